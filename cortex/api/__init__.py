@@ -1,0 +1,1 @@
+"""Litestar HTTP edge: commands and queries over the applications and read models."""

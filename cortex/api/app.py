@@ -1,0 +1,56 @@
+"""The Litestar app factory: routes, problem responses, docs, and the Cortex lifecycle."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.di import Provide
+
+from cortex.api.controllers.events import EventController
+from cortex.api.controllers.health import HealthController
+from cortex.api.controllers.ideas import IdeaController
+from cortex.api.controllers.projects import ProjectController
+from cortex.api.dependencies import provide_cortex
+from cortex.api.docs import openapi_config, static_assets
+from cortex.api.problems import EXCEPTION_HANDLERS
+from cortex.bootstrap import Cortex, bootstrap
+from cortex.observability.logging import configure_logging
+from cortex.settings import Settings, get_settings
+
+
+def create_app(*, cortex: Cortex | None = None, settings: Settings | None = None) -> Litestar:
+    """Build the app. Given a Cortex, the caller owns its lifecycle; otherwise the app does."""
+    settings = cortex.settings if cortex is not None else settings or get_settings()
+    configure_logging(settings.log)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if cortex is not None:
+            app.state.cortex = cortex
+            yield
+            return
+        owned = bootstrap(settings)
+        if settings.projections.in_process:
+            owned.start_projections()
+        app.state.cortex = owned
+        try:
+            yield
+        finally:
+            owned.close()
+
+    return Litestar(
+        route_handlers=[
+            ProjectController,
+            IdeaController,
+            EventController,
+            HealthController,
+            static_assets(),
+        ],
+        dependencies={"cortex": Provide(provide_cortex, sync_to_thread=False)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=openapi_config(),
+        lifespan=[lifespan],
+        request_max_body_size=settings.server.max_body_bytes,
+    )

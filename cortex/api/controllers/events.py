@@ -1,0 +1,32 @@
+"""/api/events: an aggregate's history, for audit."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, get
+
+from cortex.api.schemas.events import EventList, EventRead
+from cortex.bootstrap import Cortex
+
+
+class EventController(Controller):
+    path = "/api/events"
+    tags = ["events"]
+
+    @get("/", operation_id="listAggregateEvents", sync_to_thread=True)
+    def list_events(self, cortex: Cortex, aggregate_id: UUID) -> EventList:
+        records = cortex.history.aggregate_events(aggregate_id)
+        return EventList(
+            items=[
+                EventRead(
+                    aggregate_id=record.aggregate_id,
+                    version=record.version,
+                    type=record.type,
+                    timestamp=record.timestamp,
+                    payload=msgspec.to_builtins(record.payload),
+                )
+                for record in records
+            ]
+        )

@@ -1,0 +1,51 @@
+"""/healthz (liveness) and /readyz (event store reachable, projections within the lag bound)."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import Controller, Response, get
+from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
+
+from cortex.bootstrap import Cortex
+
+
+class Check(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    ok: bool
+    detail: str = ""
+    lag: int | None = None
+
+
+class Readiness(msgspec.Struct, frozen=True, kw_only=True):
+    ready: bool
+    checks: dict[str, Check]
+
+
+class HealthController(Controller):
+    tags = ["health"]
+
+    @get("/healthz", operation_id="liveness", sync_to_thread=False)
+    def liveness(self) -> dict[str, str]:
+        return {"status": "ok"}
+
+    @get("/readyz", operation_id="readiness", sync_to_thread=True)
+    def readiness(self, cortex: Cortex) -> Response[Readiness]:
+        checks: dict[str, Check] = {}
+        try:
+            head = cortex.log.head()
+            checks["event_store"] = Check(ok=True)
+        except Exception as error:  # any failure means not ready; the reason is reported
+            head = None
+            checks["event_store"] = Check(ok=False, detail=type(error).__name__)
+        max_lag = cortex.settings.projections.ready_max_lag
+        for name, runner in cortex.runners.items():
+            try:
+                lag = max(0, head - runner.position()) if head is not None else None
+            except Exception as error:
+                checks[f"projection:{name}"] = Check(ok=False, detail=type(error).__name__)
+                continue
+            ok = lag is not None and lag <= max_lag
+            detail = "" if ok else f"lag above {max_lag}" if lag is not None else "no head"
+            checks[f"projection:{name}"] = Check(ok=ok, lag=lag, detail=detail)
+        ready = all(check.ok for check in checks.values())
+        status = HTTP_200_OK if ready else HTTP_503_SERVICE_UNAVAILABLE
+        return Response(Readiness(ready=ready, checks=checks), status_code=status)

@@ -1,0 +1,117 @@
+"""/api/projects: create, list, read, update, archive."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+from uuid import UUID, uuid4
+
+import msgspec
+from litestar import Controller, Response, get, patch, post
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from cortex.api.dependencies import (
+    decode_cursor,
+    encode_cursor,
+    expected_version,
+    wait_for_position,
+)
+from cortex.api.schemas.common import CommandAccepted
+from cortex.api.schemas.projects import CreateProject, ProjectPage, ProjectRead, UpdateProject
+from cortex.application.errors import NotFound
+from cortex.application.event_log import CommandResult
+from cortex.bootstrap import Cortex
+from projections.projects import get_project, list_projects
+
+IfMatch = Annotated[
+    str | None, Parameter(header="If-Match", description='Expected version, e.g. "3"')
+]
+After = Annotated[
+    int | None,
+    Parameter(ge=0, description="Wait until the read model has this log position (from a command)"),
+]
+
+
+def accepted(result: CommandResult, status_code: int = HTTP_200_OK) -> Response[CommandAccepted]:
+    return Response(
+        CommandAccepted(id=result.id, version=result.version, position=result.position),
+        status_code=status_code,
+        headers={"ETag": f'"{result.version}"'},
+    )
+
+
+class ProjectController(Controller):
+    path = "/api/projects"
+    tags = ["projects"]
+
+    @post("/", operation_id="createProject", status_code=HTTP_201_CREATED, sync_to_thread=True)
+    def create_project(self, cortex: Cortex, data: CreateProject) -> Response[CommandAccepted]:
+        result = cortex.projects.create_project(
+            project_id=uuid4(), name=data.name, description=data.description, at=datetime.now(UTC)
+        )
+        response = accepted(result, HTTP_201_CREATED)
+        response.headers["Location"] = f"/api/projects/{result.id}"
+        return response
+
+    @get("/", operation_id="listProjects", sync_to_thread=True)
+    def list_projects(
+        self,
+        cortex: Cortex,
+        include_archived: bool = False,
+        cursor: str | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+        after: After = None,
+    ) -> ProjectPage:
+        wait_for_position(cortex, "projects", after)
+        start = decode_cursor(cursor, 2)
+        rows = list_projects(
+            cortex.read_store,
+            include_archived=include_archived,
+            after=(str(start[0]), str(start[1])) if start else None,
+            limit=limit + 1,
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return ProjectPage(
+            items=[msgspec.convert(row, ProjectRead) for row in rows],
+            next_cursor=encode_cursor([rows[-1]["created_at"], rows[-1]["id"]]) if more else None,
+        )
+
+    @get("/{project_id:uuid}", operation_id="getProject", sync_to_thread=True)
+    def get_project(
+        self, cortex: Cortex, project_id: UUID, after: After = None
+    ) -> Response[ProjectRead]:
+        wait_for_position(cortex, "projects", after)
+        row = get_project(cortex.read_store, str(project_id))
+        if row is None:
+            raise NotFound("project", project_id)
+        project = msgspec.convert(row, ProjectRead)
+        return Response(project, headers={"ETag": f'"{project.version}"'})
+
+    @patch("/{project_id:uuid}", operation_id="updateProject", sync_to_thread=True)
+    def update_project(
+        self, cortex: Cortex, project_id: UUID, data: UpdateProject, if_match: IfMatch = None
+    ) -> Response[CommandAccepted]:
+        result = cortex.projects.update_project(
+            project_id,
+            name=data.name,
+            description=data.description,
+            expected_version=expected_version(if_match),
+            at=datetime.now(UTC),
+        )
+        return accepted(result)
+
+    @post(
+        "/{project_id:uuid}/archive",
+        operation_id="archiveProject",
+        status_code=HTTP_200_OK,
+        sync_to_thread=True,
+    )
+    def archive_project(
+        self, cortex: Cortex, project_id: UUID, if_match: IfMatch = None
+    ) -> Response[CommandAccepted]:
+        result = cortex.projects.archive_project(
+            project_id, expected_version=expected_version(if_match), at=datetime.now(UTC)
+        )
+        return accepted(result)

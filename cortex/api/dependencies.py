@@ -1,0 +1,60 @@
+"""Per-request helpers: the wired Cortex, If-Match versions, cursors and read-your-writes waits."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from typing import Any
+
+import msgspec
+from litestar.datastructures import State
+
+from cortex.api.problems import InvalidQuery, ProjectionBehind
+from cortex.bootstrap import Cortex
+
+
+def provide_cortex(state: State) -> Cortex:
+    cortex: Cortex = state.cortex
+    return cortex
+
+
+def expected_version(if_match: str | None) -> int | None:
+    """The version in an ``If-Match: "N"`` header (weak or strong), or None when absent."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    value = if_match.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise InvalidQuery("If-Match", 'expected the ETag of a version, like "3"')
+    return int(value)
+
+
+def wait_for_position(cortex: Cortex, projection: str, after: int | None) -> None:
+    """Block until the projector has applied position ``after`` (bounded), else 503."""
+    if after is None or after <= 0:
+        return
+    runner = cortex.runners[projection]
+    deadline = time.monotonic() + cortex.settings.projections.read_wait_seconds
+    delay = 0.005
+    while (position := runner.position()) < after:
+        if time.monotonic() >= deadline:
+            raise ProjectionBehind(projection, position, after)
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
+
+
+def encode_cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(msgspec.json.encode(values)).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = msgspec.json.decode(raw, type=list[str | int | float])
+    except (binascii.Error, ValueError, msgspec.DecodeError):
+        raise InvalidQuery("cursor", "not a cursor this API returned") from None
+    if len(values) != arity:
+        raise InvalidQuery("cursor", "not a cursor this API returned")
+    return values

@@ -1,0 +1,162 @@
+"""Exceptions -> RFC 9457 problem+json responses. Bad input is 4xx, never a 500."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import (
+    HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
+)
+
+from cortex.application.errors import NotFound, VersionConflict
+from cortex.domain.errors import AggregateGone, DomainError, InvalidInput, InvalidTransition
+from cortex.api.schemas.common import Problem
+from cortex.api.validation import body_errors
+
+logger = structlog.get_logger("cortex.api")
+PROBLEM_JSON = "application/problem+json"
+_FIELD = re.compile(r"at `\$\.?([^`]*)`")
+
+
+class ProjectionBehind(Exception):
+    """The read model has not reached the position the caller asked to read after."""
+
+    def __init__(self, projection: str, position: int, wanted: int) -> None:
+        super().__init__(f"the {projection} read model is at {position}, not yet at {wanted}")
+        self.projection = projection
+
+
+class InvalidQuery(Exception):
+    """A query parameter that is well-typed but unusable (a forged cursor)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def _respond(request: Request[Any, Any, Any], problem: Problem, **headers: str) -> Response[bytes]:
+    return Response(
+        content=msgspec.json.encode(problem),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers={"Content-Type": PROBLEM_JSON, **headers},
+    )
+
+
+def _validation_errors(exc: ValidationException) -> list[dict[str, Any]]:
+    errors = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message", ""))
+        field = item.get("key") or ""
+        match = _FIELD.search(message)
+        if match:
+            field = match.group(1) or field
+            message = message[: match.start()].rstrip(" -")
+        errors.append({"field": field, "source": item.get("source", "body"), "message": message})
+    return errors
+
+
+def _body_errors(request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
+    """All field errors of the request body, when the route takes a msgspec Struct body."""
+    body = request._connection_state.body  # set once the body was read; never re-read here
+    data_field = request.route_handler.parsed_data_field
+    if not isinstance(body, bytes) or data_field is None:
+        return []
+    struct_type = data_field.annotation
+    if not (isinstance(struct_type, type) and issubclass(struct_type, msgspec.Struct)):
+        return []
+    return [{**error, "source": "body"} for error in body_errors(body, struct_type)]
+
+
+def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+    if isinstance(exc, ValidationException):
+        errors = _validation_errors(exc)
+        if any(error["source"] == "body" for error in errors):
+            errors = _body_errors(request) or errors
+        fields = ", ".join(error["field"] for error in errors if error["field"])
+        detail = f"invalid value for {fields}" if fields else str(exc.detail)
+        problem = Problem(
+            title="Invalid request", status=exc.status_code, detail=detail,
+            instance=request.url.path, errors=errors,
+        )
+        return _respond(request, problem)
+    problem = Problem(
+        title=_title(exc.status_code), status=exc.status_code, detail=str(exc.detail),
+        instance=request.url.path,
+    )
+    return _respond(request, problem, **(exc.headers or {}))
+
+
+def handle_domain_error(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    path = request.url.path
+    if isinstance(exc, NotFound | AggregateGone):
+        problem = Problem(title="Not found", status=HTTP_404_NOT_FOUND, detail=str(exc), instance=path)
+    elif isinstance(exc, VersionConflict):
+        problem = Problem(
+            title="Version conflict", status=HTTP_409_CONFLICT, detail=str(exc), instance=path,
+            current_version=exc.current,
+        )
+        return _respond(request, problem, ETag=f'"{exc.current}"')
+    elif isinstance(exc, InvalidTransition):
+        problem = Problem(
+            title="Conflict with the current state", status=HTTP_409_CONFLICT, detail=exc.reason,
+            instance=path, current_status=exc.current_status,
+        )
+    elif isinstance(exc, InvalidInput | InvalidQuery):
+        problem = Problem(
+            title="Invalid request", status=HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc),
+            instance=path, errors=[{"field": exc.field, "message": exc.message}],
+        )
+    elif isinstance(exc, ProjectionBehind):
+        problem = Problem(
+            title="Read model not caught up", status=HTTP_503_SERVICE_UNAVAILABLE,
+            detail=str(exc), instance=path,
+        )
+        return _respond(request, problem, **{"Retry-After": "1"})
+    elif isinstance(exc, DomainError):
+        problem = Problem(title="Refused", status=HTTP_409_CONFLICT, detail=str(exc), instance=path)
+    else:
+        return handle_unexpected(request, exc)
+    return _respond(request, problem)
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    logger.error("request_failed", path=request.url.path, error_type=type(exc).__name__,
+                 exc_info=exc)
+    problem = Problem(
+        title="Internal server error", status=HTTP_500_INTERNAL_SERVER_ERROR,
+        detail="the server failed; the error was logged", instance=request.url.path,
+    )
+    return _respond(request, problem)
+
+
+def _title(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    HTTPException: handle_http_exception,
+    DomainError: handle_domain_error,
+    NotFound: handle_domain_error,
+    VersionConflict: handle_domain_error,
+    ProjectionBehind: handle_domain_error,
+    InvalidQuery: handle_domain_error,
+    Exception: handle_unexpected,
+}

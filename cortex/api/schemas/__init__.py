@@ -1,0 +1,1 @@
+"""msgspec wire types: inbound commands forbid unknown fields; outbound reads are plain Structs."""

@@ -1,0 +1,1 @@
+"""Application services: one per bounded context, over one shared event log."""

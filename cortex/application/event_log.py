@@ -1,0 +1,74 @@
+"""The event log every bounded context appends to: one eventsourcing Application named "cortex".
+
+One log gives every event one global position, which is what projections track, what read-your-writes
+waits for, and what `cortex events export --since` pages through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+from uuid import UUID
+
+import msgspec
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from cortex.application.errors import NotFound, VersionConflict
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class CommandResult(msgspec.Struct, frozen=True, kw_only=True):
+    """What a command reports: the aggregate, its new version and the log position of its events."""
+
+    id: UUID
+    version: int
+    position: int
+
+
+class EventLog(Application[UUID]):
+    """The shared event-sourced application; contexts use it through their services."""
+
+    name = "cortex"
+    is_snapshotting_enabled = False
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        super().__init__(env)
+        self._listeners: list[Callable[[int], None]] = []
+
+    def on_appended(self, listener: Callable[[int], None]) -> None:
+        """Call listener with the last position after every successful append (in this process)."""
+        self._listeners.append(listener)
+
+    def load(self, aggregate_id: UUID, kind: type[A], *, expected_version: int | None = None) -> A:
+        """Load a live aggregate of the given kind, checking the caller's expected version."""
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFound(kind.__name__.lower(), aggregate_id) from None
+        if not isinstance(aggregate, kind) or getattr(aggregate, "deleted", False):
+            raise NotFound(kind.__name__.lower(), aggregate_id)
+        if expected_version is not None and aggregate.version != expected_version:
+            raise VersionConflict(aggregate_id, expected_version, aggregate.version)
+        return aggregate
+
+    def commit(self, aggregate: Aggregate) -> CommandResult:
+        """Append the aggregate's pending events; a concurrent append is a VersionConflict."""
+        try:
+            recordings = self.save(aggregate)
+        except IntegrityError:
+            current = self.repository.get(aggregate.id).version
+            raise VersionConflict(aggregate.id, None, current) from None
+        if recordings:
+            position = recordings[-1].notification.id
+            for listener in self._listeners:
+                listener(position)
+        else:
+            position = self.recorder.max_notification_id() or 0
+        return CommandResult(id=aggregate.id, version=aggregate.version, position=position)
+
+    def head(self) -> int:
+        """The position of the last event in the log (0 when empty)."""
+        return self.recorder.max_notification_id() or 0

@@ -1,0 +1,114 @@
+"""The composition root: settings choose the event store, read store and projection mode here."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import structlog
+
+from cortex.application.event_log import EventLog
+from cortex.application.history import HistoryService
+from cortex.application.ideas import IdeaService
+from cortex.application.projects import ProjectService
+from cortex.eventstore.environment import (
+    check_database,
+    event_store_env,
+    read_store_url,
+)
+from cortex.settings import Settings
+from projections.follow import PostgresWakeup
+from projections.migrate import migrate
+from projections.registry import PROJECTIONS
+from projections.runner import EventWakeup, ProjectionRunner, Wakeup
+from projections.store import ReadStore, open_read_store
+
+logger = structlog.get_logger("cortex.bootstrap")
+
+
+@dataclass
+class Cortex:
+    """Everything a process needs, wired once."""
+
+    settings: Settings
+    log: EventLog
+    read_store: ReadStore
+    projects: ProjectService
+    ideas: IdeaService
+    history: HistoryService
+    runners: dict[str, ProjectionRunner]
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _wakeups: list[Wakeup] = field(default_factory=list)
+
+    def start_projections(self) -> None:
+        """Follow the log with every projector, one thread each, until close()."""
+        for name, runner in self.runners.items():
+            wakeup = self._wakeup()
+            self._wakeups.append(wakeup)
+            thread = threading.Thread(
+                target=self._follow, args=(runner, wakeup), name=f"projection-{name}", daemon=True
+            )
+            self._threads.append(thread)
+            thread.start()
+
+    def _wakeup(self) -> Wakeup:
+        if self.settings.uses_postgres:
+            return PostgresWakeup(self.settings.database.url, self.log.recorder.channel_name)
+        wakeup = EventWakeup()
+        self.log.on_appended(wakeup.notify)
+        return wakeup
+
+    def _follow(self, runner: ProjectionRunner, wakeup: Wakeup) -> None:
+        poll = self.settings.projections.poll_seconds
+        while not self._stop.is_set():
+            try:
+                runner.follow(self._stop, wakeup, poll_seconds=poll)
+            except Exception:
+                logger.exception("projection_failed", projection=runner.position_name)
+                self._stop.wait(1.0)
+
+    def close(self) -> None:
+        self._stop.set()
+        for wakeup in self._wakeups:
+            wakeup.close()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self.read_store.close()
+        self.log.close()
+
+
+def bootstrap(settings: Settings, *, migrate_read_store: bool | None = None) -> Cortex:
+    """Check the databases, build the applications and the projectors."""
+    check_database(settings.database.url, timeout=settings.database.connect_timeout)
+    read_url = read_store_url(settings)
+    if read_url != settings.database.url:
+        check_database(
+            read_url, timeout=settings.database.connect_timeout,
+            variable="CORTEX_READ_DATABASE_URL",
+        )
+    log = EventLog(env=event_store_env(settings))
+    read_store = open_read_store(
+        read_url,
+        pool_size=settings.database.pool_size,
+        connect_timeout=settings.database.connect_timeout,
+    )
+    if settings.auto_migrate if migrate_read_store is None else migrate_read_store:
+        applied = migrate(read_store)
+        if applied:
+            logger.info("migrations_applied", migrations=applied)
+    runners = {
+        name: ProjectionRunner(
+            projection(), feed=log, store=read_store, batch_size=settings.projections.batch_size
+        )
+        for name, projection in PROJECTIONS.items()
+    }
+    return Cortex(
+        settings=settings,
+        log=log,
+        read_store=read_store,
+        projects=ProjectService(log),
+        ideas=IdeaService(log),
+        history=HistoryService(log),
+        runners=runners,
+    )

@@ -1,0 +1,192 @@
+"""The `cortex` command: serve, migrate, projections, events."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import click
+import msgspec
+
+from cortex.application.errors import NotFound
+from cortex.bootstrap import Cortex, bootstrap
+from cortex.eventstore.environment import DatabaseUnavailable
+from cortex.settings import SettingsError, get_settings
+from projections.migrate import MigrationError, migrate
+from projections.rebuild import rebuild
+from projections.registry import PROJECTIONS
+
+
+@contextmanager
+def _cortex(*, migrate_read_store: bool | None = None) -> Iterator[Cortex]:
+    try:
+        cortex = bootstrap(get_settings(), migrate_read_store=migrate_read_store)
+    except (SettingsError, DatabaseUnavailable, MigrationError) as error:
+        raise click.ClickException(str(error)) from None
+    try:
+        yield cortex
+    finally:
+        cortex.close()
+
+
+@click.group()
+def main() -> None:
+    """Cortex: an event-sourced backend for an AI knowledge workspace."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Default: CORTEX_HOST (127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Default: CORTEX_PORT (8000).")
+def serve(host: str | None, port: int | None) -> None:
+    """Serve the HTTP API (and, in the local profile, the projections)."""
+    import uvicorn
+
+    try:
+        settings = get_settings()
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+    uvicorn.run(
+        "cortex.api.app:create_app",
+        factory=True,
+        host=host or settings.server.host,
+        port=port or settings.server.port,
+        log_level=settings.log.level.lower(),
+        access_log=False,
+    )
+
+
+@main.command("migrate")
+def migrate_command() -> None:
+    """Apply the numbered SQL files in migrations/ that have not been applied."""
+    with _cortex(migrate_read_store=False) as cortex:
+        try:
+            applied = migrate(cortex.read_store)
+        except MigrationError as error:
+            raise click.ClickException(str(error)) from None
+    click.echo("\n".join(f"applied {name}" for name in applied) or "nothing to apply")
+
+
+@main.group()
+def projections() -> None:
+    """List, inspect, run and rebuild projections."""
+
+
+@projections.command("list")
+def projections_list() -> None:
+    for name, projection in PROJECTIONS.items():
+        click.echo(f"{name}\ttables: {', '.join(projection.tables)}")
+
+
+@projections.command("status")
+def projections_status() -> None:
+    with _cortex() as cortex:
+        head = cortex.log.head()
+        click.echo(f"log head: {head}")
+        for name, runner in cortex.runners.items():
+            position = runner.position()
+            click.echo(f"{name}\tposition {position}\tlag {max(0, head - position)}")
+
+
+@projections.command("run")
+@click.argument("names", nargs=-1)
+def projections_run(names: tuple[str, ...]) -> None:
+    """Follow the log with the named projections (all by default) until SIGINT or SIGTERM."""
+    with _cortex() as cortex:
+        unknown = set(names) - set(cortex.runners)
+        if unknown:
+            raise click.ClickException(f"unknown projection(s): {', '.join(sorted(unknown))}")
+        for name in set(cortex.runners) - set(names or cortex.runners):
+            del cortex.runners[name]
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        cortex.start_projections()
+        click.echo(f"following: {', '.join(cortex.runners)}")
+        stop.wait()
+
+
+@projections.command("rebuild")
+@click.argument("name")
+def projections_rebuild(name: str) -> None:
+    """Rebuild NAME into fresh tables from the whole log, then switch; queries keep answering."""
+    from tqdm import tqdm
+
+    if name not in PROJECTIONS:
+        raise click.ClickException(f"unknown projection {name!r}; try `cortex projections list`")
+    with _cortex() as cortex:
+        with tqdm(total=cortex.log.head(), unit="ev", desc=f"rebuild {name}") as bar:
+            applied = rebuild(
+                PROJECTIONS[name],
+                feed=cortex.log,
+                store=cortex.read_store,
+                batch_size=cortex.settings.projections.batch_size,
+                progress=bar.update,
+            )
+    click.echo(f"rebuilt {name} from {applied} events")
+
+
+@main.group()
+def events() -> None:
+    """Read the event log: replay an aggregate, export the log."""
+
+
+def _until(value: str | None) -> tuple[int | None, datetime | None]:
+    if value is None:
+        return None, None
+    if value.isdigit():
+        return int(value), None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("expected a version number or an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        raise click.BadParameter("give the time with its offset, e.g. 2026-01-31T12:00:00+00:00")
+    return None, moment
+
+
+def _state(aggregate: Any) -> dict[str, Any]:
+    return {
+        key.lstrip("_"): value
+        for key, value in vars(aggregate).items()
+        if key != "_pending_events"
+    }
+
+
+@events.command("replay")
+@click.option("--aggregate", "aggregate_id", required=True, type=click.UUID)
+@click.option("--until", "until", default=None, help="A version number or an ISO 8601 time.")
+def events_replay(aggregate_id: UUID, until: str | None) -> None:
+    """Print an aggregate's history and its state as it was then."""
+    until_version, until_time = _until(until)
+    with _cortex(migrate_read_store=False) as cortex:
+        try:
+            records, aggregate = cortex.history.replay(
+                aggregate_id, until_version=until_version, until_time=until_time
+            )
+        except NotFound as error:
+            raise click.ClickException(str(error)) from None
+    for record in records:
+        click.echo(msgspec.json.encode(record).decode())
+    state = _state(aggregate) if aggregate is not None else None
+    click.echo(msgspec.json.encode({"state": state}).decode())
+
+
+@events.command("export")
+@click.option("--since", default=0, type=click.IntRange(min=0), help="Export events after this.")
+@click.option("--output", type=click.File("wb"), default="-", help="A file (default: stdout).")
+def events_export(since: int, output: Any) -> None:
+    """Write the log after POSITION as JSON lines."""
+    encoder = msgspec.json.Encoder()
+    with _cortex(migrate_read_store=False) as cortex:
+        for record in cortex.history.export(since=since):
+            output.write(encoder.encode(record) + b"\n")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Aggregates and their events: pure Python on eventsourcing.domain."""

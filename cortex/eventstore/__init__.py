@@ -1,0 +1,1 @@
+"""Event store plumbing: msgspec serialisation and eventsourcing persistence settings."""

@@ -1,0 +1,164 @@
+"""Every CORTEX_* variable in one typed place, with the defaults of each profile.
+
+``get_settings()`` reads the environment once. A bad value stops start-up with a message that names
+the variable and what it expects.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any, Literal
+
+import msgspec
+
+Profile = Literal["local", "strix", "production"]
+PROFILES: tuple[str, ...] = ("local", "strix", "production")
+
+
+class SettingsError(ValueError):
+    """A CORTEX_* variable has a value Cortex cannot use."""
+
+
+class DatabaseSettings(msgspec.Struct, frozen=True, kw_only=True):
+    url: str
+    read_url: str = ""
+    pool_size: int = msgspec.field(default=5)
+    connect_timeout: float = 3.0
+
+
+class ServerSettings(msgspec.Struct, frozen=True, kw_only=True):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_body_bytes: int = 1_048_576
+
+
+class ProjectionSettings(msgspec.Struct, frozen=True, kw_only=True):
+    in_process: bool = True
+    batch_size: int = 1000
+    poll_seconds: float = 0.05
+    read_wait_seconds: float = 5.0
+    ready_max_lag: int = 10_000
+
+
+class LogSettings(msgspec.Struct, frozen=True, kw_only=True):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    json: bool = True
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    profile: Profile = "local"
+    var_dir: str = "var"
+    auto_migrate: bool = True
+    database: DatabaseSettings
+    server: ServerSettings = ServerSettings()
+    projections: ProjectionSettings = ProjectionSettings()
+    log: LogSettings = LogSettings()
+
+    @property
+    def uses_postgres(self) -> bool:
+        return self.database.url.startswith(("postgresql://", "postgres://"))
+
+
+# Environment variable -> path in the Settings tree. The README's configuration table follows it.
+VARIABLES: dict[str, tuple[str, ...]] = {
+    "CORTEX_PROFILE": ("profile",),
+    "CORTEX_VAR_DIR": ("var_dir",),
+    "CORTEX_AUTO_MIGRATE": ("auto_migrate",),
+    "CORTEX_DATABASE_URL": ("database", "url"),
+    "CORTEX_READ_DATABASE_URL": ("database", "read_url"),
+    "CORTEX_DATABASE_POOL_SIZE": ("database", "pool_size"),
+    "CORTEX_DATABASE_CONNECT_TIMEOUT": ("database", "connect_timeout"),
+    "CORTEX_HOST": ("server", "host"),
+    "CORTEX_PORT": ("server", "port"),
+    "CORTEX_MAX_BODY_BYTES": ("server", "max_body_bytes"),
+    "CORTEX_PROJECTIONS_IN_PROCESS": ("projections", "in_process"),
+    "CORTEX_PROJECTION_BATCH_SIZE": ("projections", "batch_size"),
+    "CORTEX_PROJECTION_POLL_SECONDS": ("projections", "poll_seconds"),
+    "CORTEX_READ_WAIT_SECONDS": ("projections", "read_wait_seconds"),
+    "CORTEX_READY_MAX_LAG": ("projections", "ready_max_lag"),
+    "CORTEX_LOG_LEVEL": ("log", "level"),
+    "CORTEX_LOG_JSON": ("log", "json"),
+}
+
+# What differs between profiles when the variable is not set.
+PROFILE_DEFAULTS: dict[str, dict[str, str]] = {
+    "local": {},
+    "strix": {},
+    "production": {"CORTEX_AUTO_MIGRATE": "false", "CORTEX_PROJECTIONS_IN_PROCESS": "false"},
+}
+
+_BOUNDS: dict[str, tuple[float, float]] = {
+    "CORTEX_PORT": (1, 65535),
+    "CORTEX_DATABASE_POOL_SIZE": (1, 200),
+    "CORTEX_DATABASE_CONNECT_TIMEOUT": (0.1, 120),
+    "CORTEX_MAX_BODY_BYTES": (1024, 1 << 30),
+    "CORTEX_PROJECTION_BATCH_SIZE": (1, 100_000),
+    "CORTEX_PROJECTION_POLL_SECONDS": (0.001, 60),
+    "CORTEX_READ_WAIT_SECONDS": (0, 600),
+    "CORTEX_READY_MAX_LAG": (0, 1 << 62),
+}
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from an environment mapping (os.environ by default)."""
+    env = dict(os.environ if environ is None else environ)
+    profile = env.get("CORTEX_PROFILE", "local").strip().lower() or "local"
+    if profile not in PROFILES:
+        raise SettingsError(f"CORTEX_PROFILE: expected one of {', '.join(PROFILES)}, got {profile!r}")
+    values = {**PROFILE_DEFAULTS[profile], **{k: v for k, v in env.items() if k in VARIABLES}}
+    values["CORTEX_PROFILE"] = profile
+    var_dir = values.get("CORTEX_VAR_DIR", "var")
+    values.setdefault("CORTEX_DATABASE_URL", f"sqlite:///{var_dir}/cortex.sqlite3")
+    if "CORTEX_LOG_LEVEL" in values:
+        values["CORTEX_LOG_LEVEL"] = values["CORTEX_LOG_LEVEL"].upper()
+
+    tree: dict[str, Any] = {}
+    for name, raw in values.items():
+        node = tree
+        *parents, leaf = VARIABLES[name]
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = raw.strip()
+    try:
+        settings = msgspec.convert(tree, Settings, strict=False)
+    except msgspec.ValidationError as error:
+        raise SettingsError(_explain(error)) from None
+    _check(settings, values)
+    return settings
+
+
+def _explain(error: msgspec.ValidationError) -> str:
+    message = str(error)
+    path = message.rpartition("at `$.")[2].rstrip("`")
+    parts = tuple(path.split("."))
+    for name, variable_path in VARIABLES.items():
+        if variable_path == parts:
+            reason = message.partition(" - at ")[0]
+            return f"{name}: {reason.lower().replace('`', '')}"
+    return f"invalid settings: {message}"
+
+
+def _check(settings: Settings, values: Mapping[str, str]) -> None:
+    for name, (low, high) in _BOUNDS.items():
+        node: Any = settings
+        for part in VARIABLES[name]:
+            node = getattr(node, part)
+        if not low <= node <= high:
+            raise SettingsError(f"{name}: expected a number from {low:g} to {high:g}, got {node}")
+    for name in ("CORTEX_DATABASE_URL", "CORTEX_READ_DATABASE_URL"):
+        url = values.get(name, "")
+        if url and not url.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise SettingsError(
+                f"{name}: expected sqlite:///PATH or postgresql://USER@HOST:PORT/DATABASE, "
+                f"got {url.split('://')[0]}://..."
+            )
+    if settings.profile == "production" and not settings.uses_postgres:
+        raise SettingsError("CORTEX_DATABASE_URL: the production profile needs postgresql://...")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return load_settings()

@@ -1,0 +1,110 @@
+"""Queries on the ideas read model: one idea, and filtered, searched, keyset-paginated lists."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from projections.store import Cursor, ReadStore
+
+SortKey = Literal["created_at", "updated_at", "votes", "title"]
+_COLUMNS = "i.id, i.project_id, i.title, i.body, i.status, i.votes, i.version, i.created_at, i.updated_at"
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class IdeaFilter:
+    project_id: str | None = None
+    status: str | None = None
+    tag: str | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    sort: SortKey = "created_at"
+    descending: bool = True
+    after: tuple[Any, str] | None = None  # (sort value, id) of the last row already seen
+    limit: int = 50
+
+
+def get_idea(store: ReadStore, idea_id: str) -> dict[str, Any] | None:
+    with store.reading() as cur:
+        cur.execute(f"SELECT {_COLUMNS} FROM ideas i WHERE i.id = ?", (idea_id,))
+        row = cur.fetchone()
+        if row is None:
+            return None
+        row["tags"] = _tags(cur, [idea_id]).get(idea_id, [])
+        cur.execute(
+            "SELECT target_id, relation FROM idea_links WHERE idea_id = ? ORDER BY target_id",
+            (idea_id,),
+        )
+        row["links"] = cur.fetchall()
+    return row
+
+
+def list_ideas(store: ReadStore, where: IdeaFilter, page: Page) -> list[dict[str, Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if where.project_id is not None:
+        clauses.append("i.project_id = ?")
+        params.append(where.project_id)
+    if where.status is not None:
+        clauses.append("i.status = ?")
+        params.append(where.status)
+    if where.tag is not None:
+        clauses.append("EXISTS (SELECT 1 FROM idea_tags t WHERE t.idea_id = i.id AND t.tag = ?)")
+        params.append(where.tag)
+    if where.text:
+        _search(store.dialect, where.text, clauses, params)
+    if page.after is not None:
+        op = "<" if page.descending else ">"
+        clauses.append(f"(i.{page.sort} {op} ? OR (i.{page.sort} = ? AND i.id {op} ?))")
+        params.extend([page.after[0], page.after[0], page.after[1]])
+    direction = "DESC" if page.descending else "ASC"
+    sql = f"SELECT {_COLUMNS} FROM ideas i"
+    if clauses:
+        sql += " WHERE " + " AND ".join(clauses)
+    sql += f" ORDER BY i.{page.sort} {direction}, i.id {direction} LIMIT ?"
+    with store.reading() as cur:
+        cur.execute(sql, (*params, page.limit))
+        rows = cur.fetchall()
+        tags = _tags(cur, [row["id"] for row in rows])
+    for row in rows:
+        row["tags"] = tags.get(row["id"], [])
+    return rows
+
+
+def _search(dialect: str, text: str, clauses: list[str], params: list[Any]) -> None:
+    words = _WORD.findall(text.lower())
+    if not words:
+        clauses.append("1 = 0")
+        return
+    if dialect == "postgresql":
+        clauses.append(
+            "to_tsvector('simple', i.title || ' ' || i.body) @@ plainto_tsquery('simple', ?)"
+        )
+        params.append(" ".join(words))
+        return
+    # SQLite: every word must appear as a word in title or body.
+    for word in words:
+        clauses.append("(' ' || lower(i.title) || ' ' || lower(i.body) || ' ') GLOB ?")
+        params.append(f"*[^a-z0-9_]{_glob_escape(word)}[^a-z0-9_]*")
+
+
+def _glob_escape(word: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[]" else c for c in word)
+
+
+def _tags(cur: Cursor, idea_ids: list[str]) -> dict[str, list[str]]:
+    if not idea_ids:
+        return {}
+    marks = ", ".join("?" for _ in idea_ids)
+    cur.execute(
+        f"SELECT idea_id, tag FROM idea_tags WHERE idea_id IN ({marks}) ORDER BY tag", idea_ids
+    )
+    result: dict[str, list[str]] = {}
+    for row in cur.fetchall():
+        result.setdefault(row["idea_id"], []).append(row["tag"])
+    return result
