@@ -3,8 +3,8 @@
 The library's JSONTranscoder turns every UUID and datetime into a tagged object and back. Here an
 event's state is written as plain JSON by msgspec, and read back *typed*: the decoder for each event
 class is derived once from its dataclass fields, so datetimes, UUIDs and tuples come back as such.
-Events with an older ``class_version`` take a slower path: decoded untyped, upcast by the class's
-``upcast_vN_vM`` methods, then converted to the current types.
+Event classes past version 1 take a slower path: decoded untyped, upcast by the class's
+``upcast_vN_vM`` methods (stored state without ``class_version`` is version 1), then converted.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import get_topic, resolve_topic
 
 _ENVELOPE_FIELDS = frozenset({"originator_id", "originator_version"})
-_CLASS_VERSION_MARKER = b'"class_version"'
 
 
 class MsgspecTranscoder(Transcoder):
@@ -106,11 +105,11 @@ class MsgspecMapper(Mapper[Any]):
 
     @staticmethod
     def _decode_state(event_class: type[Any], data: bytes) -> dict[str, Any]:
-        if _CLASS_VERSION_MARKER not in data:
+        class_version = getattr(event_class, "class_version", 1)
+        if class_version == 1:
             return dict(_state_decoder(event_class).decode(data))
         raw: dict[str, Any] = msgspec.json.decode(data)
         from_version = raw.pop("class_version", 1)
-        class_version = getattr(event_class, "class_version", 1)
         while from_version < class_version:
             getattr(event_class, f"upcast_v{from_version}_v{from_version + 1}")(raw)
             from_version += 1
