@@ -54,7 +54,8 @@ class Cortex:
 
     def _wakeup(self) -> Wakeup:
         if self.settings.uses_postgres:
-            return PostgresWakeup(self.settings.database.url, self.log.recorder.channel_name)
+            channel = getattr(self.log.recorder, "channel_name", "cortex_events")
+            return PostgresWakeup(self.settings.database.url, channel)
         wakeup = EventWakeup()
         self.log.on_appended(wakeup.notify)
         return wakeup
@@ -84,7 +85,8 @@ def bootstrap(settings: Settings, *, migrate_read_store: bool | None = None) -> 
     read_url = read_store_url(settings)
     if read_url != settings.database.url:
         check_database(
-            read_url, timeout=settings.database.connect_timeout,
+            read_url,
+            timeout=settings.database.connect_timeout,
             variable="CORTEX_READ_DATABASE_URL",
         )
     log = EventLog(env=event_store_env(settings))

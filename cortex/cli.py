@@ -119,15 +119,17 @@ def projections_rebuild(name: str) -> None:
 
     if name not in PROJECTIONS:
         raise click.ClickException(f"unknown projection {name!r}; try `cortex projections list`")
-    with _cortex() as cortex:
-        with tqdm(total=cortex.log.head(), unit="ev", desc=f"rebuild {name}") as bar:
-            applied = rebuild(
-                PROJECTIONS[name],
-                feed=cortex.log,
-                store=cortex.read_store,
-                batch_size=cortex.settings.projections.batch_size,
-                progress=bar.update,
-            )
+    with (
+        _cortex() as cortex,
+        tqdm(total=cortex.log.head(), unit="ev", desc=f"rebuild {name}") as bar,
+    ):
+        applied = rebuild(
+            PROJECTIONS[name],
+            feed=cortex.log,
+            store=cortex.read_store,
+            batch_size=cortex.settings.projections.batch_size,
+            progress=bar.update,
+        )
     click.echo(f"rebuilt {name} from {applied} events")
 
 
@@ -152,9 +154,7 @@ def _until(value: str | None) -> tuple[int | None, datetime | None]:
 
 def _state(aggregate: Any) -> dict[str, Any]:
     return {
-        key.lstrip("_"): value
-        for key, value in vars(aggregate).items()
-        if key != "_pending_events"
+        key.lstrip("_"): value for key, value in vars(aggregate).items() if key != "_pending_events"
     }
 
 

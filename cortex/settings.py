@@ -106,7 +106,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     env = dict(os.environ if environ is None else environ)
     profile = env.get("CORTEX_PROFILE", "local").strip().lower() or "local"
     if profile not in PROFILES:
-        raise SettingsError(f"CORTEX_PROFILE: expected one of {', '.join(PROFILES)}, got {profile!r}")
+        raise SettingsError(
+            f"CORTEX_PROFILE: expected one of {', '.join(PROFILES)}, got {profile!r}"
+        )
     values = {**PROFILE_DEFAULTS[profile], **{k: v for k, v in env.items() if k in VARIABLES}}
     values["CORTEX_PROFILE"] = profile
     var_dir = values.get("CORTEX_VAR_DIR", "var")

@@ -1,1 +1,1 @@
-"""Read-side projectors: each module owns its tables, the handlers that fill them and the queries."""
+"""Read-side projectors: each module owns its tables, the handlers that fill them, its queries."""

@@ -9,7 +9,9 @@ from typing import Any, Literal
 from projections.store import Cursor, ReadStore
 
 SortKey = Literal["created_at", "updated_at", "votes", "title"]
-_COLUMNS = "i.id, i.project_id, i.title, i.body, i.status, i.votes, i.version, i.created_at, i.updated_at"
+_COLUMNS = (
+    "i.id, i.project_id, i.title, i.body, i.status, i.votes, i.version, i.created_at, i.updated_at"
+)
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 

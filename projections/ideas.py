@@ -36,12 +36,20 @@ class IdeasProjection(SqlProjection):
                 "INSERT INTO {ideas} (id, project_id, title, body, status, votes, version,"
                 " created_at, updated_at) VALUES (?, ?, ?, ?, 'proposed', 0, ?, ?, ?)"
             ),
-            (idea_id, str(event.project_id), event.title, event.body,
-             event.originator_version, at, at),
+            (
+                idea_id,
+                str(event.project_id),
+                event.title,
+                event.body,
+                event.originator_version,
+                at,
+                at,
+            ),
         )
         for tag in event.tags:
-            cur.execute(self.sql("INSERT INTO {idea_tags} (idea_id, tag) VALUES (?, ?)"),
-                        (idea_id, tag))
+            cur.execute(
+                self.sql("INSERT INTO {idea_tags} (idea_id, tag) VALUES (?, ?)"), (idea_id, tag)
+            )
 
     @handle.register
     def _edited(self, event: IdeaEdited, cur: Cursor) -> None:
@@ -50,14 +58,18 @@ class IdeasProjection(SqlProjection):
     @handle.register
     def _tagged(self, event: IdeaTagged, cur: Cursor) -> None:
         self._touch(cur, event)
-        cur.execute(self.sql("INSERT INTO {idea_tags} (idea_id, tag) VALUES (?, ?)"),
-                    (str(event.originator_id), event.tag))
+        cur.execute(
+            self.sql("INSERT INTO {idea_tags} (idea_id, tag) VALUES (?, ?)"),
+            (str(event.originator_id), event.tag),
+        )
 
     @handle.register
     def _untagged(self, event: IdeaUntagged, cur: Cursor) -> None:
         self._touch(cur, event)
-        cur.execute(self.sql("DELETE FROM {idea_tags} WHERE idea_id = ? AND tag = ?"),
-                    (str(event.originator_id), event.tag))
+        cur.execute(
+            self.sql("DELETE FROM {idea_tags} WHERE idea_id = ? AND tag = ?"),
+            (str(event.originator_id), event.tag),
+        )
 
     @handle.register
     def _voted(self, event: IdeaVoted, cur: Cursor) -> None:
@@ -80,15 +92,22 @@ class IdeasProjection(SqlProjection):
         idea_id = str(event.originator_id)
         cur.execute(self.sql("DELETE FROM {ideas} WHERE id = ?"), (idea_id,))
         cur.execute(self.sql("DELETE FROM {idea_tags} WHERE idea_id = ?"), (idea_id,))
-        cur.execute(self.sql("DELETE FROM {idea_links} WHERE idea_id = ? OR target_id = ?"),
-                    (idea_id, idea_id))
+        cur.execute(
+            self.sql("DELETE FROM {idea_links} WHERE idea_id = ? OR target_id = ?"),
+            (idea_id, idea_id),
+        )
 
     def _touch(
         self, cur: Cursor, event: Any, assignments: str = "", values: tuple[Any, ...] = ()
     ) -> None:
         cur.execute(
-            self.sql("UPDATE {ideas} SET " + assignments + "version = ?, updated_at = ?"
-                     " WHERE id = ?"),
-            (*values, event.originator_version, event.timestamp.isoformat(),
-             str(event.originator_id)),
+            self.sql(
+                "UPDATE {ideas} SET " + assignments + "version = ?, updated_at = ? WHERE id = ?"
+            ),
+            (
+                *values,
+                event.originator_version,
+                event.timestamp.isoformat(),
+                str(event.originator_id),
+            ),
         )

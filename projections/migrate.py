@@ -1,8 +1,8 @@
 """`cortex migrate`: apply the numbered SQL files in migrations/ once each, in order.
 
-``NNNN_name.sql`` applies everywhere; ``NNNN_name.postgresql.sql`` or ``NNNN_name.sqlite.sql`` only on
-that dialect. Applied files are recorded in ``schema_migrations`` with a checksum; a recorded file
-whose content changed is an error, never silently re-applied.
+``NNNN_name.sql`` applies everywhere; ``NNNN_name.postgresql.sql`` or ``NNNN_name.sqlite.sql``
+only on that dialect. Applied files are recorded in ``schema_migrations`` with a checksum; a
+recorded file whose content changed is an error, never silently re-applied.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Projector positions in ``projection_positions``: read, locked and moved in the caller's transaction."""
+"""Projector positions in ``projection_positions``, locked and moved in the caller's transaction."""
 
 from __future__ import annotations
 

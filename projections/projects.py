@@ -31,8 +31,14 @@ class ProjectsProjection(SqlProjection):
                 "INSERT INTO {projects} (id, name, description, archived, version, created_at,"
                 " updated_at) VALUES (?, ?, ?, FALSE, ?, ?, ?)"
             ),
-            (str(event.originator_id), event.name, event.description,
-             event.originator_version, at, at),
+            (
+                str(event.originator_id),
+                event.name,
+                event.description,
+                event.originator_version,
+                at,
+                at,
+            ),
         )
 
     @handle.register
@@ -49,10 +55,15 @@ class ProjectsProjection(SqlProjection):
 
     def _update(self, cur: Cursor, event: Any, assignment: str, value: Any) -> None:
         cur.execute(
-            self.sql("UPDATE {projects} SET " + assignment + ", version = ?, updated_at = ?"
-                     " WHERE id = ?"),
-            (value, event.originator_version, event.timestamp.isoformat(),
-             str(event.originator_id)),
+            self.sql(
+                "UPDATE {projects} SET " + assignment + ", version = ?, updated_at = ? WHERE id = ?"
+            ),
+            (
+                value,
+                event.originator_version,
+                event.timestamp.isoformat(),
+                str(event.originator_id),
+            ),
         )
 
 
@@ -74,7 +85,8 @@ def list_projects(
     store: ReadStore, *, include_archived: bool, after: tuple[str, str] | None, limit: int
 ) -> list[dict[str, Any]]:
     """Projects oldest first, keyset-paginated on (created_at, id)."""
-    where, params = [], []
+    where: list[str] = []
+    params: list[Any] = []
     if not include_archived:
         where.append("archived = ?")
         params.append(False)

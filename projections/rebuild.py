@@ -88,8 +88,9 @@ def _clone_table(cur: Cursor, table: str, shadow: str) -> None:
             )
         else:
             base = re.sub(r"__g\d+$", "", row["name"])
+            index = rf'^CREATE (UNIQUE )?INDEX\s+(?:IF NOT EXISTS\s+)?"?{row["name"]}"?'
             sql = re.sub(
-                rf'^CREATE (UNIQUE )?INDEX\s+(?:IF NOT EXISTS\s+)?"?{row["name"]}"?\s+ON\s+"?{table}"?',
+                rf'{index}\s+ON\s+"?{table}"?',
                 rf"CREATE \g<1>INDEX {base}__g{generation} ON {shadow}",
                 sql,
             )

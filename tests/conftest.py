@@ -55,7 +55,9 @@ def postgres_url(postgres_admin_url: str) -> Iterator[str]:
     url = f"postgresql://{_userhost(postgres_admin_url)}/{dbname}"
     yield url
     with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname))
+        )
 
 
 def _userhost(url: str) -> str:

@@ -1,4 +1,7 @@
-"""OpenAPI at /api/openapi.json, Swagger UI at /api/docs, ReDoc at /api/redoc; assets served locally."""
+"""OpenAPI JSON at /api/openapi.json, Swagger UI at /api/docs, ReDoc at /api/redoc.
+
+Their assets are served by the app itself from /api/static: users run Cortex offline.
+"""
 
 from __future__ import annotations
 

@@ -17,10 +17,10 @@ from litestar.status_codes import (
     HTTP_503_SERVICE_UNAVAILABLE,
 )
 
-from cortex.application.errors import NotFound, VersionConflict
-from cortex.domain.errors import AggregateGone, DomainError, InvalidInput, InvalidTransition
 from cortex.api.schemas.common import Problem
 from cortex.api.validation import body_errors
+from cortex.application.errors import NotFound, VersionConflict
+from cortex.domain.errors import AggregateGone, DomainError, InvalidInput, InvalidTransition
 
 logger = structlog.get_logger("cortex.api")
 PROBLEM_JSON = "application/problem+json"
@@ -88,12 +88,17 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
         fields = ", ".join(error["field"] for error in errors if error["field"])
         detail = f"invalid value for {fields}" if fields else str(exc.detail)
         problem = Problem(
-            title="Invalid request", status=exc.status_code, detail=detail,
-            instance=request.url.path, errors=errors,
+            title="Invalid request",
+            status=exc.status_code,
+            detail=detail,
+            instance=request.url.path,
+            errors=errors,
         )
         return _respond(request, problem)
     problem = Problem(
-        title=_title(exc.status_code), status=exc.status_code, detail=str(exc.detail),
+        title=_title(exc.status_code),
+        status=exc.status_code,
+        detail=str(exc.detail),
         instance=request.url.path,
     )
     return _respond(request, problem, **(exc.headers or {}))
@@ -102,27 +107,40 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
 def handle_domain_error(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     path = request.url.path
     if isinstance(exc, NotFound | AggregateGone):
-        problem = Problem(title="Not found", status=HTTP_404_NOT_FOUND, detail=str(exc), instance=path)
+        problem = Problem(
+            title="Not found", status=HTTP_404_NOT_FOUND, detail=str(exc), instance=path
+        )
     elif isinstance(exc, VersionConflict):
         problem = Problem(
-            title="Version conflict", status=HTTP_409_CONFLICT, detail=str(exc), instance=path,
+            title="Version conflict",
+            status=HTTP_409_CONFLICT,
+            detail=str(exc),
+            instance=path,
             current_version=exc.current,
         )
         return _respond(request, problem, ETag=f'"{exc.current}"')
     elif isinstance(exc, InvalidTransition):
         problem = Problem(
-            title="Conflict with the current state", status=HTTP_409_CONFLICT, detail=exc.reason,
-            instance=path, current_status=exc.current_status,
+            title="Conflict with the current state",
+            status=HTTP_409_CONFLICT,
+            detail=exc.reason,
+            instance=path,
+            current_status=exc.current_status,
         )
     elif isinstance(exc, InvalidInput | InvalidQuery):
         problem = Problem(
-            title="Invalid request", status=HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc),
-            instance=path, errors=[{"field": exc.field, "message": exc.message}],
+            title="Invalid request",
+            status=HTTP_422_UNPROCESSABLE_ENTITY,
+            detail=str(exc),
+            instance=path,
+            errors=[{"field": exc.field, "message": exc.message}],
         )
     elif isinstance(exc, ProjectionBehind):
         problem = Problem(
-            title="Read model not caught up", status=HTTP_503_SERVICE_UNAVAILABLE,
-            detail=str(exc), instance=path,
+            title="Read model not caught up",
+            status=HTTP_503_SERVICE_UNAVAILABLE,
+            detail=str(exc),
+            instance=path,
         )
         return _respond(request, problem, **{"Retry-After": "1"})
     elif isinstance(exc, DomainError):
@@ -133,11 +151,14 @@ def handle_domain_error(request: Request[Any, Any, Any], exc: Exception) -> Resp
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-    logger.error("request_failed", path=request.url.path, error_type=type(exc).__name__,
-                 exc_info=exc)
+    logger.error(
+        "request_failed", path=request.url.path, error_type=type(exc).__name__, exc_info=exc
+    )
     problem = Problem(
-        title="Internal server error", status=HTTP_500_INTERNAL_SERVER_ERROR,
-        detail="the server failed; the error was logged", instance=request.url.path,
+        title="Internal server error",
+        status=HTTP_500_INTERNAL_SERVER_ERROR,
+        detail="the server failed; the error was logged",
+        instance=request.url.path,
     )
     return _respond(request, problem)
 

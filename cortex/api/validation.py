@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Any, get_type_hints
 
 import msgspec
 
 
-@lru_cache(maxsize=None)
+@cache
 def _field_types(struct_type: type[msgspec.Struct]) -> dict[str, tuple[Any, bool]]:
     hints = get_type_hints(struct_type, include_extras=True)
     info = msgspec.inspect.type_info(struct_type)
@@ -25,10 +25,11 @@ def body_errors(body: bytes, struct_type: type[msgspec.Struct]) -> list[dict[str
     if not isinstance(raw, dict):
         return [{"field": "", "message": "expected a JSON object"}]
     fields = _field_types(struct_type)
-    errors = []
+    errors: list[dict[str, str]] = []
     if struct_type.__struct_config__.forbid_unknown_fields:
-        errors.extend({"field": str(key), "message": "unknown field"}
-                      for key in raw if key not in fields)
+        errors.extend(
+            {"field": str(key), "message": "unknown field"} for key in raw if key not in fields
+        )
     for name, (field_type, required) in fields.items():
         if name not in raw:
             if required:

@@ -1,6 +1,6 @@
-"""The event log every bounded context appends to: one eventsourcing Application named "cortex".
+"""The event log every bounded context appends to: one eventsourcing Application, "cortex".
 
-One log gives every event one global position, which is what projections track, what read-your-writes
+One log gives every event one global position: what projections track, what read-your-writes
 waits for, and what `cortex events export --since` pages through.
 """
 
@@ -45,7 +45,7 @@ class EventLog(Application[UUID]):
     def load(self, aggregate_id: UUID, kind: type[A], *, expected_version: int | None = None) -> A:
         """Load a live aggregate of the given kind, checking the caller's expected version."""
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFound(kind.__name__.lower(), aggregate_id) from None
         if not isinstance(aggregate, kind) or getattr(aggregate, "deleted", False):
@@ -59,7 +59,7 @@ class EventLog(Application[UUID]):
         try:
             recordings = self.save(aggregate)
         except IntegrityError:
-            current = self.repository.get(aggregate.id).version
+            current: int = self.repository.get(aggregate.id).version
             raise VersionConflict(aggregate.id, None, current) from None
         if recordings:
             position = recordings[-1].notification.id

@@ -65,12 +65,12 @@ class HistoryService:
         stored = self._log.recorder.select_events(aggregate_id, lte=until_version)
         if not stored:
             raise NotFound("aggregate", aggregate_id)
-        events = [self._log.mapper.to_domain_event(s) for s in stored]
+        events: list[Any] = [self._log.mapper.to_domain_event(s) for s in stored]
         if until_time is not None:
             events = [event for event in events if event.timestamp <= until_time]
         aggregate: Any = None
         for event in events:
-            aggregate = event.mutate(aggregate)  # type: ignore[attr-defined]
+            aggregate = event.mutate(aggregate)
         return [_record(event, None) for event in events], aggregate
 
     def export(self, *, since: int = 0, page_size: int = 1000) -> Iterator[EventRecord]:

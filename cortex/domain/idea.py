@@ -135,7 +135,7 @@ class Idea(Aggregate):
     def capture(
         cls,
         *,
-        id: UUID,  # noqa: A002
+        id: UUID,
         project_id: UUID,
         title: str,
         body: str,
@@ -157,7 +157,9 @@ class Idea(Aggregate):
 
     def edit(self, *, title: str | None, body: str | None, at: datetime) -> None:
         self._require_editable()
-        new_title = self.title if title is None else clean_text("title", title, max_length=TITLE_MAX)
+        new_title = (
+            self.title if title is None else clean_text("title", title, max_length=TITLE_MAX)
+        )
         new_body = (
             self.body
             if body is None
@@ -190,7 +192,7 @@ class Idea(Aggregate):
     def change_status(self, status: IdeaStatus, *, reason: str, at: datetime) -> None:
         self._require_present()
         if status not in ALLOWED_TRANSITIONS[self.status]:
-            allowed = sorted(ALLOWED_TRANSITIONS[self.status]) or ["none"]
+            allowed = sorted(str(s) for s in ALLOWED_TRANSITIONS[self.status]) or ["none"]
             raise InvalidTransition(
                 f"an idea that is {self.status} cannot become {status}; "
                 f"allowed: {', '.join(allowed)}",
@@ -213,7 +215,9 @@ class Idea(Aggregate):
         if target.project_id != self.project_id:
             raise InvalidInput("target_id", "the target idea belongs to another project")
         if (target.id, relation) not in self.links:
-            self.trigger_event(IdeaLinked, target_id=target.id, relation=str(relation), timestamp=at)
+            self.trigger_event(
+                IdeaLinked, target_id=target.id, relation=str(relation), timestamp=at
+            )
 
     def delete(self, *, at: datetime) -> None:
         self._require_present()

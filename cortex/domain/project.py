@@ -59,7 +59,7 @@ class Project(Aggregate):
         self.archived = False
 
     @classmethod
-    def create(cls, *, id: UUID, name: str, description: str, at: datetime) -> Project:  # noqa: A002
+    def create(cls, *, id: UUID, name: str, description: str, at: datetime) -> Project:
         return cls._create(
             ProjectCreated,
             id=id,

@@ -10,7 +10,7 @@ Event classes past version 1 take a slower path: decoded untyped, upcast by the 
 from __future__ import annotations
 
 import dataclasses
-from functools import lru_cache
+from functools import cache
 from typing import Any, TypedDict, get_type_hints
 
 import msgspec
@@ -40,7 +40,7 @@ class MsgspecTranscoder(Transcoder):
         return self._decoder.decode(data)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _state_type(event_class: type[Any]) -> Any:
     hints = get_type_hints(event_class)
     fields = {
@@ -51,9 +51,13 @@ def _state_type(event_class: type[Any]) -> Any:
     return TypedDict(f"{event_class.__name__}State", fields, total=False)  # type: ignore[operator]
 
 
-@lru_cache(maxsize=None)
+def _state_type_of(event_class: type[Any]) -> Any:
+    return _state_type(event_class)  # type: ignore[arg-type]  # classes are hashable
+
+
+@cache
 def _state_decoder(event_class: type[Any]) -> msgspec.json.Decoder[Any]:
-    return msgspec.json.Decoder(_state_type(event_class))
+    return msgspec.json.Decoder(_state_type_of(event_class))
 
 
 class MsgspecMapper(Mapper[Any]):
@@ -107,10 +111,10 @@ class MsgspecMapper(Mapper[Any]):
     def _decode_state(event_class: type[Any], data: bytes) -> dict[str, Any]:
         class_version = getattr(event_class, "class_version", 1)
         if class_version == 1:
-            return dict(_state_decoder(event_class).decode(data))
+            return dict(_state_decoder(event_class).decode(data))  # type: ignore[arg-type]
         raw: dict[str, Any] = msgspec.json.decode(data)
         from_version = raw.pop("class_version", 1)
         while from_version < class_version:
             getattr(event_class, f"upcast_v{from_version}_v{from_version + 1}")(raw)
             from_version += 1
-        return dict(msgspec.convert(raw, _state_type(event_class), strict=False))
+        return dict(msgspec.convert(raw, _state_type_of(event_class), strict=False))

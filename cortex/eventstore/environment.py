@@ -70,7 +70,9 @@ def check_database(url: str, *, timeout: float, variable: str = "CORTEX_DATABASE
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise DatabaseUnavailable(f"{variable}: cannot create {folder}: {error.strerror}") from None
+            raise DatabaseUnavailable(
+                f"{variable}: cannot create {folder}: {error.strerror}"
+            ) from None
         return
     params = conninfo_to_dict(url)
     where = f"{params.get('host', 'localhost')}:{params.get('port', 5432)}"

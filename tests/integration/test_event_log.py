@@ -76,9 +76,11 @@ def test_replay_until_a_version_gives_the_state_then(cortex: Cortex) -> None:
         )
     records, state = cortex.history.replay(project.id, until_version=2)
     assert [record.version for record in records] == [1, 2]
-    assert state is not None and state.name == "v2"
+    assert state is not None
+    assert state.name == "v2"
     _, current = cortex.history.replay(project.id)
-    assert current is not None and current.name == "v3"
+    assert current is not None
+    assert current.name == "v3"
 
 
 def test_export_pages_through_the_log_in_order(cortex: Cortex) -> None:

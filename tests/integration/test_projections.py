@@ -25,20 +25,27 @@ def seed(cortex: Cortex, ideas: int = 20, votes: int = 3) -> list[Any]:
     ids = []
     for i in range(ideas):
         idea = cortex.ideas.capture_idea(
-            idea_id=uuid4(), project_id=project.id, title=f"Idea {i}", body="words here",
-            tags=["t", f"n{i % 3}"], at=NOW,
+            idea_id=uuid4(),
+            project_id=project.id,
+            title=f"Idea {i}",
+            body="words here",
+            tags=["t", f"n{i % 3}"],
+            at=NOW,
         )
         for _ in range(votes):
             cortex.ideas.vote_on_idea(idea.id, value=1, expected_version=None, at=NOW)
         ids.append(idea.id)
     if ideas < 5:
         return ids
-    cortex.ideas.change_idea_status(ids[0], status="accepted", reason="", expected_version=None,
-                                    at=NOW)
-    cortex.ideas.link_ideas(ids[1], target_id=ids[2], relation="depends_on",
-                            expected_version=None, at=NOW)
-    cortex.ideas.edit_idea(ids[3], title="Edited", add_tags=["new"], remove_tags=["t"],
-                           expected_version=None, at=NOW)
+    cortex.ideas.change_idea_status(
+        ids[0], status="accepted", reason="", expected_version=None, at=NOW
+    )
+    cortex.ideas.link_ideas(
+        ids[1], target_id=ids[2], relation="depends_on", expected_version=None, at=NOW
+    )
+    cortex.ideas.edit_idea(
+        ids[3], title="Edited", add_tags=["new"], remove_tags=["t"], expected_version=None, at=NOW
+    )
     cortex.ideas.delete_idea(ids[4], expected_version=None, at=NOW)
     return ids
 
@@ -86,8 +93,9 @@ def test_a_crash_mid_batch_rolls_back_rows_and_position_together(cortex: Cortex)
                     raise Crash
             super().handle(event, cur)
 
-    crashing = ProjectionRunner(CrashingIdeas(), feed=cortex.log, store=cortex.read_store,
-                                batch_size=1000)
+    crashing = ProjectionRunner(
+        CrashingIdeas(), feed=cortex.log, store=cortex.read_store, batch_size=1000
+    )
     with pytest.raises(Crash):
         crashing.run_batch()
     assert runner.position() == 0
@@ -134,7 +142,8 @@ def test_queries_keep_answering_during_a_rebuild(cortex: Cortex) -> None:
     finally:
         stop.set()
         reader.join()
-    assert answers and set(answers) == {39}
+    assert answers
+    assert set(answers) == {39}
 
 
 def test_in_process_following_reaches_new_events(cortex: Cortex) -> None:

@@ -25,7 +25,8 @@ def test_round_trip_restores_types() -> None:
     restored = mapper.to_domain_event(mapper.to_stored_event(event))
     assert restored == event
     assert isinstance(restored, IdeaCaptured)
-    assert restored.timestamp == NOW and restored.timestamp.tzinfo is not None
+    assert restored.timestamp == NOW
+    assert restored.timestamp.tzinfo is not None
     assert restored.project_id == event.project_id
     assert restored.tags == ("a", "b")
 
@@ -56,7 +57,9 @@ class Renamed(AggregateEvent):
 
 def test_old_event_versions_are_upcast_on_read() -> None:
     mapper = MsgspecMapper(MsgspecTranscoder())
-    current = Renamed(originator_id=uuid4(), originator_version=2, timestamp=NOW, first="A", last="B")
+    current = Renamed(
+        originator_id=uuid4(), originator_version=2, timestamp=NOW, first="A", last="B"
+    )
     stored = mapper.to_stored_event(current)
     assert b'"class_version":2' in stored.state
     v1_state = b'{"timestamp":"2026-03-04T05:06:07.891011Z","name":"Ada Lovelace"}'

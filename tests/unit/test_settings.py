@@ -14,8 +14,11 @@ def test_defaults_are_the_embedded_profile() -> None:
 
 def test_postgres_url_switches_the_store_and_values_are_typed() -> None:
     settings = load_settings(
-        {"CORTEX_DATABASE_URL": "postgresql://u@h:5432/db", "CORTEX_PORT": "9000",
-         "CORTEX_LOG_JSON": "false"}
+        {
+            "CORTEX_DATABASE_URL": "postgresql://u@h:5432/db",
+            "CORTEX_PORT": "9000",
+            "CORTEX_LOG_JSON": "false",
+        }
     )
     assert settings.uses_postgres
     assert settings.server.port == 9000

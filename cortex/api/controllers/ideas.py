@@ -122,7 +122,9 @@ class IdeaController(Controller):
         return accepted(result)
 
     @post(
-        "/{idea_id:uuid}/status", operation_id="changeIdeaStatus", status_code=HTTP_200_OK,
+        "/{idea_id:uuid}/status",
+        operation_id="changeIdeaStatus",
+        status_code=HTTP_200_OK,
         sync_to_thread=True,
     )
     def change_status(
@@ -138,20 +140,26 @@ class IdeaController(Controller):
         return accepted(result)
 
     @post(
-        "/{idea_id:uuid}/votes", operation_id="voteOnIdea", status_code=HTTP_200_OK,
+        "/{idea_id:uuid}/votes",
+        operation_id="voteOnIdea",
+        status_code=HTTP_200_OK,
         sync_to_thread=True,
     )
     def vote(
         self, cortex: Cortex, idea_id: UUID, data: VoteOnIdea, if_match: IfMatch = None
     ) -> Response[CommandAccepted]:
         result = cortex.ideas.vote_on_idea(
-            idea_id, value=data.value, expected_version=expected_version(if_match),
+            idea_id,
+            value=data.value,
+            expected_version=expected_version(if_match),
             at=datetime.now(UTC),
         )
         return accepted(result)
 
     @post(
-        "/{idea_id:uuid}/links", operation_id="linkIdea", status_code=HTTP_200_OK,
+        "/{idea_id:uuid}/links",
+        operation_id="linkIdea",
+        status_code=HTTP_200_OK,
         sync_to_thread=True,
     )
     def link(
