@@ -5,6 +5,8 @@ CREATE TABLE IF NOT EXISTS ideas (
     body TEXT NOT NULL DEFAULT '',
     status TEXT NOT NULL,
     votes BIGINT NOT NULL DEFAULT 0,
+    -- The words of title and body, case-folded, each once, as " w1 w2 ... " (see search_words.py).
+    search_words TEXT NOT NULL DEFAULT '',
     version BIGINT NOT NULL,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL

@@ -1,4 +1,5 @@
--- Full-text search on title and body ('simple' configuration: whole words, no stemming, so that
--- PostgreSQL and the SQLite fallback agree on what matches).
+-- Word search on title and body: containment of the query's words in the idea's word array.
+-- Words are cut and case-folded in Python (projections/search_words.py) for both databases, so
+-- PostgreSQL and SQLite agree on what matches.
 CREATE INDEX IF NOT EXISTS ideas_search_idx
-    ON ideas USING GIN (to_tsvector('simple', title || ' ' || body));
+    ON ideas USING GIN (string_to_array(btrim(search_words), ' '));

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from projections.search_words import words
 from projections.store import Cursor, ReadStore
 
 SortKey = Literal["created_at", "updated_at", "votes", "title"]
 _COLUMNS = (
     "i.id, i.project_id, i.title, i.body, i.status, i.votes, i.version, i.created_at, i.updated_at"
 )
-_WORD = re.compile(r"\w+", re.UNICODE)
 
 
 @dataclass(frozen=True)
@@ -79,24 +78,17 @@ def list_ideas(store: ReadStore, where: IdeaFilter, page: Page) -> list[dict[str
 
 
 def _search(dialect: str, text: str, clauses: list[str], params: list[Any]) -> None:
-    words = _WORD.findall(text.lower())
-    if not words:
+    wanted = words(text)
+    if not wanted:
         clauses.append("1 = 0")
         return
     if dialect == "postgresql":
-        clauses.append(
-            "to_tsvector('simple', i.title || ' ' || i.body) @@ plainto_tsquery('simple', ?)"
-        )
-        params.append(" ".join(words))
+        clauses.append("string_to_array(btrim(i.search_words), ' ') @> ?::text[]")
+        params.append(wanted)
         return
-    # SQLite: every word must appear as a word in title or body.
-    for word in words:
-        clauses.append("(' ' || lower(i.title) || ' ' || lower(i.body) || ' ') GLOB ?")
-        params.append(f"*[^a-z0-9_]{_glob_escape(word)}[^a-z0-9_]*")
-
-
-def _glob_escape(word: str) -> str:
-    return "".join(f"[{c}]" if c in "*?[]" else c for c in word)
+    for word in wanted:
+        clauses.append("instr(i.search_words, ?) > 0")
+        params.append(f" {word} ")
 
 
 def _tags(cur: Cursor, idea_ids: list[str]) -> dict[str, list[str]]:

@@ -16,6 +16,7 @@ from cortex.domain.idea import (
     IdeaVoted,
 )
 from projections.base import SqlProjection
+from projections.search_words import search_words
 from projections.store import Cursor
 
 
@@ -33,14 +34,16 @@ class IdeasProjection(SqlProjection):
         idea_id = str(event.originator_id)
         cur.execute(
             self.sql(
-                "INSERT INTO {ideas} (id, project_id, title, body, status, votes, version,"
-                " created_at, updated_at) VALUES (?, ?, ?, ?, 'proposed', 0, ?, ?, ?)"
+                "INSERT INTO {ideas} (id, project_id, title, body, status, votes, search_words,"
+                " version, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, 'proposed', 0, ?, ?, ?, ?)"
             ),
             (
                 idea_id,
                 str(event.project_id),
                 event.title,
                 event.body,
+                search_words(event.title, event.body),
                 event.originator_version,
                 at,
                 at,
@@ -53,7 +56,12 @@ class IdeasProjection(SqlProjection):
 
     @handle.register
     def _edited(self, event: IdeaEdited, cur: Cursor) -> None:
-        self._touch(cur, event, "title = ?, body = ?, ", (event.title, event.body))
+        self._touch(
+            cur,
+            event,
+            "title = ?, body = ?, search_words = ?, ",
+            (event.title, event.body, search_words(event.title, event.body)),
+        )
 
     @handle.register
     def _tagged(self, event: IdeaTagged, cur: Cursor) -> None:

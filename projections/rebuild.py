@@ -11,7 +11,6 @@ Queries wait for the switch's locks for a moment and never see a half-built tabl
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 
 from projections.base import SqlProjection
@@ -63,35 +62,58 @@ def rebuild(
             if result.events < batch_size:
                 break
         for table, shadow in shadows.items():
-            cur.execute(f"DROP TABLE {table}")
-            cur.execute(f"ALTER TABLE {shadow} RENAME TO {table}")
+            _swap(cur, table, shadow)
         set_position(cur, projection_class.name, result.position)
         delete_position(cur, shadow_position)
     return applied
 
 
 def _clone_table(cur: Cursor, table: str, shadow: str) -> None:
+    """An empty copy of the live table's definition; indexes too on PostgreSQL."""
     if cur.dialect == "postgresql":
         cur.execute(f"CREATE TABLE {shadow} (LIKE {table} INCLUDING ALL)")
         return
+    # SQLite: the table only; its secondary indexes are built after the swap (see _swap).
+    cur.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))
+    row = cur.fetchone()
+    assert row is not None, f"no table {table}: run `cortex migrate` first"
+    pattern = rf'^CREATE TABLE\s+(?:IF NOT EXISTS\s+)?"?{table}"?'
+    cur.execute(re.sub(pattern, f"CREATE TABLE {shadow}", row["sql"]))
+
+
+def _swap(cur: Cursor, table: str, shadow: str) -> None:
+    """Replace the live table by its shadow, keeping the index names the migrations gave."""
+    if cur.dialect == "postgresql":
+        live_names = {key: name for name, key in _pg_indexes(cur, table)}
+        cur.execute(f"DROP TABLE {table}")
+        cur.execute(f"ALTER TABLE {shadow} RENAME TO {table}")
+        for name, key in _pg_indexes(cur, table):
+            if key in live_names and live_names[key] != name:
+                cur.execute(f"ALTER INDEX {name} RENAME TO {live_names[key]}")
+        return
     cur.execute(
-        "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL "
-        "ORDER BY type DESC",
+        "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
         (table,),
     )
-    generation = time.time_ns()
-    for row in cur.fetchall():
-        sql = row["sql"]
-        if row["type"] == "table":
-            sql = re.sub(
-                rf'^CREATE TABLE\s+(?:IF NOT EXISTS\s+)?"?{table}"?', f"CREATE TABLE {shadow}", sql
-            )
-        else:
-            base = re.sub(r"__g\d+$", "", row["name"])
-            index = rf'^CREATE (UNIQUE )?INDEX\s+(?:IF NOT EXISTS\s+)?"?{row["name"]}"?'
-            sql = re.sub(
-                rf'{index}\s+ON\s+"?{table}"?',
-                rf"CREATE \g<1>INDEX {base}__g{generation} ON {shadow}",
-                sql,
-            )
-        cur.execute(sql)
+    index_statements = [row["sql"] for row in cur.fetchall()]
+    cur.execute(f"DROP TABLE {table}")
+    cur.execute(f"ALTER TABLE {shadow} RENAME TO {table}")
+    for statement in index_statements:
+        cur.execute(statement)
+
+
+def _pg_indexes(cur: Cursor, table: str) -> list[tuple[str, str]]:
+    """(name, definition without name and table) of each index on the table."""
+    cur.execute(
+        "SELECT indexname, indexdef FROM pg_indexes"
+        " WHERE schemaname = current_schema() AND tablename = ?",
+        (table,),
+    )
+    return [
+        (
+            row["indexname"],
+            row["indexdef"].startswith("CREATE UNIQUE") * "unique "
+            + row["indexdef"].partition(" USING ")[2],
+        )
+        for row in cur.fetchall()
+    ]

@@ -12,6 +12,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -139,24 +140,26 @@ class SQLiteReadStore(ReadStore):
         self._local = threading.local()
 
 
+@lru_cache(maxsize=1024)
+def _pg_placeholders(sql: str) -> str:
+    """``?`` placeholders as psycopg's ``%s`` (and literal ``%`` escaped)."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
 class _PostgresCursor(Cursor):
     dialect: Dialect = "postgresql"
 
     def __init__(self, cursor: psycopg.Cursor[dict[str, Any]]) -> None:
         self._cursor = cursor
 
-    @staticmethod
-    def _sql(sql: str) -> str:
-        return sql.replace("%", "%%").replace("?", "%s")
-
     def execute(self, sql: str, params: Params = ()) -> None:
         if params:
-            self._cursor.execute(self._sql(sql), tuple(params))
+            self._cursor.execute(_pg_placeholders(sql), tuple(params))
         else:
             self._cursor.execute(sql.encode())
 
     def executemany(self, sql: str, rows: Sequence[Params]) -> None:
-        self._cursor.executemany(self._sql(sql), rows)
+        self._cursor.executemany(_pg_placeholders(sql), rows)
 
     def fetchone(self) -> dict[str, Any] | None:
         return self._cursor.fetchone()

@@ -55,6 +55,22 @@ def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
         values = msgspec.json.decode(raw, type=list[str | int | float])
     except (binascii.Error, ValueError, msgspec.DecodeError):
         raise InvalidQuery("cursor", "not a cursor this API returned") from None
-    if len(values) != arity:
+    if len(values) != arity or not all(map(_storable, values)):
         raise InvalidQuery("cursor", "not a cursor this API returned")
     return values
+
+
+def _storable(value: object) -> bool:
+    """Within what both databases accept: 64-bit integers, text without NUL characters."""
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    if isinstance(value, str):
+        return "\x00" not in value
+    return True
+
+
+def text_query(field: str, value: str | None) -> str | None:
+    """A free-text query value, refused (422) when it holds a NUL character."""
+    if value is not None and "\x00" in value:
+        raise InvalidQuery(field, "must not contain NUL characters")
+    return value

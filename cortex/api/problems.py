@@ -10,6 +10,7 @@ import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
     HTTP_422_UNPROCESSABLE_ENTITY,
@@ -150,6 +151,18 @@ def handle_domain_error(request: Request[Any, Any, Any], exc: Exception) -> Resp
     return _respond(request, problem)
 
 
+def handle_undecodable_body(
+    request: Request[Any, Any, Any], exc: UnicodeDecodeError
+) -> Response[bytes]:
+    problem = Problem(
+        title="Invalid request",
+        status=HTTP_400_BAD_REQUEST,
+        detail="the request body is not valid UTF-8",
+        instance=request.url.path,
+    )
+    return _respond(request, problem)
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     logger.error(
         "request_failed", path=request.url.path, error_type=type(exc).__name__, exc_info=exc
@@ -179,5 +192,6 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     VersionConflict: handle_domain_error,
     ProjectionBehind: handle_domain_error,
     InvalidQuery: handle_domain_error,
+    UnicodeDecodeError: handle_undecodable_body,
     Exception: handle_unexpected,
 }

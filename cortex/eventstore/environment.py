@@ -44,7 +44,6 @@ def event_store_env(settings: Settings) -> dict[str, str]:
         "POSTGRES_CONNECT_TIMEOUT": str(max(1, round(settings.database.connect_timeout))),
         "POSTGRES_POOL_SIZE": str(settings.database.pool_size),
         "POSTGRES_MAX_OVERFLOW": str(settings.database.pool_size),
-        "POSTGRES_PRE_PING": "y",
         "POSTGRES_LOCK_TIMEOUT": "10",
     }
 

@@ -158,3 +158,24 @@ def test_in_process_following_reaches_new_events(cortex: Cortex) -> None:
             deadline.wait(0.05)
         assert runner.position() == head
     assert len(result) == 3
+
+
+def index_names(store: ReadStore, table: str) -> set[str]:
+    with store.reading() as cur:
+        if store.dialect == "postgresql":
+            cur.execute("SELECT indexname AS name FROM pg_indexes WHERE tablename = ?", (table,))
+        else:
+            cur.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?", (table,)
+            )
+        return {row["name"] for row in cur.fetchall()}
+
+
+def test_a_rebuild_keeps_the_index_names_the_migrations_gave(cortex: Cortex) -> None:
+    seed(cortex, ideas=6, votes=1)
+    before = {table: index_names(cortex.read_store, table) for table in IdeasProjection.tables}
+    assert "ideas_status_idx" in before["ideas"]
+    for _ in range(2):
+        rebuild(IdeasProjection, feed=cortex.log, store=cortex.read_store)
+    after = {table: index_names(cortex.read_store, table) for table in IdeasProjection.tables}
+    assert after == before

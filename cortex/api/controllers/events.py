@@ -6,6 +6,8 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import FromQuery
 
 from cortex.api.schemas.events import EventList, EventRead
 from cortex.bootstrap import Cortex
@@ -16,7 +18,9 @@ class EventController(Controller):
     tags = ["events"]
 
     @get("/", operation_id="listAggregateEvents", sync_to_thread=True)
-    def list_events(self, cortex: Cortex, aggregate_id: UUID) -> EventList:
+    def list_events(
+        self, cortex: NamedDependency[Cortex], aggregate_id: FromQuery[UUID]
+    ) -> EventList:
         records = cortex.history.aggregate_events(aggregate_id)
         return EventList(
             items=[

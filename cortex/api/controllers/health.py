@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 from litestar import Controller, Response, get
+from litestar.di import NamedDependency
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from cortex.bootstrap import Cortex
@@ -28,7 +29,7 @@ class HealthController(Controller):
         return {"status": "ok"}
 
     @get("/readyz", operation_id="readiness", sync_to_thread=True)
-    def readiness(self, cortex: Cortex) -> Response[Readiness]:
+    def readiness(self, cortex: NamedDependency[Cortex]) -> Response[Readiness]:
         checks: dict[str, Check] = {}
         try:
             head = cortex.log.head()

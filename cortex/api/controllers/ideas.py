@@ -8,7 +8,8 @@ from uuid import UUID, uuid4
 
 import msgspec
 from litestar import Controller, Response, delete, get, patch, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from cortex.api.controllers.projects import After, IfMatch, accepted
@@ -16,6 +17,7 @@ from cortex.api.dependencies import (
     decode_cursor,
     encode_cursor,
     expected_version,
+    text_query,
     wait_for_position,
 )
 from cortex.api.problems import InvalidQuery
@@ -44,7 +46,9 @@ class IdeaController(Controller):
     tags = ["ideas"]
 
     @post("/", operation_id="captureIdea", status_code=HTTP_201_CREATED, sync_to_thread=True)
-    def capture_idea(self, cortex: Cortex, data: CaptureIdea) -> Response[CommandAccepted]:
+    def capture_idea(
+        self, cortex: NamedDependency[Cortex], data: JSONBody[CaptureIdea]
+    ) -> Response[CommandAccepted]:
         result = cortex.ideas.capture_idea(
             idea_id=uuid4(),
             project_id=data.project_id,
@@ -60,16 +64,17 @@ class IdeaController(Controller):
     @get("/", operation_id="listIdeas", sync_to_thread=True)
     def list_ideas(
         self,
-        cortex: Cortex,
-        project_id: UUID | None = None,
-        status: Status | None = None,
-        tag: Annotated[str | None, Parameter(max_length=40)] = None,
+        cortex: NamedDependency[Cortex],
+        project_id: FromQuery[UUID | None] = None,
+        status: FromQuery[Status | None] = None,
+        tag: Annotated[str | None, QueryParameter(max_length=40)] = None,
         q: Annotated[
-            str | None, Parameter(max_length=200, description="Words to find in title and body")
+            str | None,
+            QueryParameter(max_length=200, description="Words to find in title and body"),
         ] = None,
-        sort: Sort = "-created_at",
-        cursor: Annotated[str | None, Parameter(max_length=1000)] = None,
-        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+        sort: FromQuery[Sort] = "-created_at",
+        cursor: Annotated[str | None, QueryParameter(max_length=1000)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
         after: After = None,
     ) -> IdeaPage:
         wait_for_position(cortex, "ideas", after)
@@ -86,8 +91,8 @@ class IdeaController(Controller):
         where = IdeaFilter(
             project_id=str(project_id) if project_id else None,
             status=status,
-            tag=tag.strip().lower() if tag else None,
-            text=q,
+            tag=text_query("tag", tag.strip().lower() if tag else None),
+            text=text_query("q", q),
         )
         rows = list_ideas(cortex.read_store, where, page)
         more = len(rows) > limit
@@ -98,7 +103,9 @@ class IdeaController(Controller):
         )
 
     @get("/{idea_id:uuid}", operation_id="getIdea", sync_to_thread=True)
-    def get_idea(self, cortex: Cortex, idea_id: UUID, after: After = None) -> Response[IdeaRead]:
+    def get_idea(
+        self, cortex: NamedDependency[Cortex], idea_id: FromPath[UUID], after: After = None
+    ) -> Response[IdeaRead]:
         wait_for_position(cortex, "ideas", after)
         row = get_idea(cortex.read_store, str(idea_id))
         if row is None:
@@ -108,7 +115,11 @@ class IdeaController(Controller):
 
     @patch("/{idea_id:uuid}", operation_id="updateIdea", sync_to_thread=True)
     def update_idea(
-        self, cortex: Cortex, idea_id: UUID, data: UpdateIdea, if_match: IfMatch = None
+        self,
+        cortex: NamedDependency[Cortex],
+        idea_id: FromPath[UUID],
+        data: JSONBody[UpdateIdea],
+        if_match: IfMatch = None,
     ) -> Response[CommandAccepted]:
         result = cortex.ideas.edit_idea(
             idea_id,
@@ -128,7 +139,11 @@ class IdeaController(Controller):
         sync_to_thread=True,
     )
     def change_status(
-        self, cortex: Cortex, idea_id: UUID, data: ChangeIdeaStatus, if_match: IfMatch = None
+        self,
+        cortex: NamedDependency[Cortex],
+        idea_id: FromPath[UUID],
+        data: JSONBody[ChangeIdeaStatus],
+        if_match: IfMatch = None,
     ) -> Response[CommandAccepted]:
         result = cortex.ideas.change_idea_status(
             idea_id,
@@ -146,7 +161,11 @@ class IdeaController(Controller):
         sync_to_thread=True,
     )
     def vote(
-        self, cortex: Cortex, idea_id: UUID, data: VoteOnIdea, if_match: IfMatch = None
+        self,
+        cortex: NamedDependency[Cortex],
+        idea_id: FromPath[UUID],
+        data: JSONBody[VoteOnIdea],
+        if_match: IfMatch = None,
     ) -> Response[CommandAccepted]:
         result = cortex.ideas.vote_on_idea(
             idea_id,
@@ -163,7 +182,11 @@ class IdeaController(Controller):
         sync_to_thread=True,
     )
     def link(
-        self, cortex: Cortex, idea_id: UUID, data: LinkIdea, if_match: IfMatch = None
+        self,
+        cortex: NamedDependency[Cortex],
+        idea_id: FromPath[UUID],
+        data: JSONBody[LinkIdea],
+        if_match: IfMatch = None,
     ) -> Response[CommandAccepted]:
         result = cortex.ideas.link_ideas(
             idea_id,
@@ -178,7 +201,7 @@ class IdeaController(Controller):
         "/{idea_id:uuid}", operation_id="deleteIdea", status_code=HTTP_200_OK, sync_to_thread=True
     )
     def delete_idea(
-        self, cortex: Cortex, idea_id: UUID, if_match: IfMatch = None
+        self, cortex: NamedDependency[Cortex], idea_id: FromPath[UUID], if_match: IfMatch = None
     ) -> Response[CommandAccepted]:
         result = cortex.ideas.delete_idea(
             idea_id, expected_version=expected_version(if_match), at=datetime.now(UTC)

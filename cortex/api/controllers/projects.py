@@ -8,7 +8,8 @@ from uuid import UUID, uuid4
 
 import msgspec
 from litestar import Controller, Response, get, patch, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from cortex.api.dependencies import (
@@ -25,11 +26,13 @@ from cortex.bootstrap import Cortex
 from projections.projects import get_project, list_projects
 
 IfMatch = Annotated[
-    str | None, Parameter(header="If-Match", description='Expected version, e.g. "3"')
+    str | None, HeaderParameter(name="If-Match", description='Expected version, e.g. "3"')
 ]
 After = Annotated[
     int | None,
-    Parameter(ge=0, description="Wait until the read model has this log position (from a command)"),
+    QueryParameter(
+        ge=0, description="Wait until the read model has this log position (from a command)"
+    ),
 ]
 
 
@@ -46,7 +49,9 @@ class ProjectController(Controller):
     tags = ["projects"]
 
     @post("/", operation_id="createProject", status_code=HTTP_201_CREATED, sync_to_thread=True)
-    def create_project(self, cortex: Cortex, data: CreateProject) -> Response[CommandAccepted]:
+    def create_project(
+        self, cortex: NamedDependency[Cortex], data: JSONBody[CreateProject]
+    ) -> Response[CommandAccepted]:
         result = cortex.projects.create_project(
             project_id=uuid4(), name=data.name, description=data.description, at=datetime.now(UTC)
         )
@@ -57,10 +62,10 @@ class ProjectController(Controller):
     @get("/", operation_id="listProjects", sync_to_thread=True)
     def list_projects(
         self,
-        cortex: Cortex,
-        include_archived: bool = False,
-        cursor: str | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+        cortex: NamedDependency[Cortex],
+        include_archived: FromQuery[bool] = False,
+        cursor: Annotated[str | None, QueryParameter(max_length=1000)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
         after: After = None,
     ) -> ProjectPage:
         wait_for_position(cortex, "projects", after)
@@ -80,7 +85,7 @@ class ProjectController(Controller):
 
     @get("/{project_id:uuid}", operation_id="getProject", sync_to_thread=True)
     def get_project(
-        self, cortex: Cortex, project_id: UUID, after: After = None
+        self, cortex: NamedDependency[Cortex], project_id: FromPath[UUID], after: After = None
     ) -> Response[ProjectRead]:
         wait_for_position(cortex, "projects", after)
         row = get_project(cortex.read_store, str(project_id))
@@ -91,7 +96,11 @@ class ProjectController(Controller):
 
     @patch("/{project_id:uuid}", operation_id="updateProject", sync_to_thread=True)
     def update_project(
-        self, cortex: Cortex, project_id: UUID, data: UpdateProject, if_match: IfMatch = None
+        self,
+        cortex: NamedDependency[Cortex],
+        project_id: FromPath[UUID],
+        data: JSONBody[UpdateProject],
+        if_match: IfMatch = None,
     ) -> Response[CommandAccepted]:
         result = cortex.projects.update_project(
             project_id,
@@ -109,7 +118,7 @@ class ProjectController(Controller):
         sync_to_thread=True,
     )
     def archive_project(
-        self, cortex: Cortex, project_id: UUID, if_match: IfMatch = None
+        self, cortex: NamedDependency[Cortex], project_id: FromPath[UUID], if_match: IfMatch = None
     ) -> Response[CommandAccepted]:
         result = cortex.projects.archive_project(
             project_id, expected_version=expected_version(if_match), at=datetime.now(UTC)
