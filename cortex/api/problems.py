@@ -9,6 +9,7 @@ import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_404_NOT_FOUND,
@@ -43,6 +44,33 @@ class InvalidQuery(Exception):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+_DESCRIPTIONS = {
+    400: "Malformed request or invalid fields (each listed in `errors`)",
+    404: "No such resource",
+    409: "Version conflict (`current_version`) or a change the current state forbids",
+    413: "Request body too large",
+    422: "A well-typed value that cannot be used",
+    503: "Read model not caught up with `after` yet (see Retry-After)",
+}
+
+
+def problem_responses(*codes: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the problem responses a route can give."""
+    return {
+        code: ResponseSpec(
+            data_container=Problem,
+            media_type=PROBLEM_JSON,
+            description=_DESCRIPTIONS[code],
+            generate_examples=False,
+        )
+        for code in codes
+    }
+
+
+COMMAND_PROBLEMS = problem_responses(400, 404, 409, 413, 422)
+QUERY_PROBLEMS = problem_responses(400, 404, 422, 503)
 
 
 def _respond(request: Request[Any, Any, Any], problem: Problem, **headers: str) -> Response[bytes]:

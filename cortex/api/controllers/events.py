@@ -9,6 +9,7 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
+from cortex.api.problems import QUERY_PROBLEMS
 from cortex.api.schemas.events import EventList, EventRead
 from cortex.bootstrap import Cortex
 
@@ -17,7 +18,7 @@ class EventController(Controller):
     path = "/api/events"
     tags = ["events"]
 
-    @get("/", operation_id="listAggregateEvents", sync_to_thread=True)
+    @get("/", operation_id="listAggregateEvents", sync_to_thread=True, responses=QUERY_PROBLEMS)
     def list_events(
         self, cortex: NamedDependency[Cortex], aggregate_id: FromQuery[UUID]
     ) -> EventList:

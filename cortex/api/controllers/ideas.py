@@ -20,7 +20,7 @@ from cortex.api.dependencies import (
     text_query,
     wait_for_position,
 )
-from cortex.api.problems import InvalidQuery
+from cortex.api.problems import COMMAND_PROBLEMS, QUERY_PROBLEMS, InvalidQuery
 from cortex.api.schemas.common import CommandAccepted
 from cortex.api.schemas.ideas import (
     CaptureIdea,
@@ -45,7 +45,13 @@ class IdeaController(Controller):
     path = "/api/ideas"
     tags = ["ideas"]
 
-    @post("/", operation_id="captureIdea", status_code=HTTP_201_CREATED, sync_to_thread=True)
+    @post(
+        "/",
+        operation_id="captureIdea",
+        status_code=HTTP_201_CREATED,
+        sync_to_thread=True,
+        responses=COMMAND_PROBLEMS,
+    )
     def capture_idea(
         self, cortex: NamedDependency[Cortex], data: JSONBody[CaptureIdea]
     ) -> Response[CommandAccepted]:
@@ -61,7 +67,7 @@ class IdeaController(Controller):
         response.headers["Location"] = f"/api/ideas/{result.id}"
         return response
 
-    @get("/", operation_id="listIdeas", sync_to_thread=True)
+    @get("/", operation_id="listIdeas", sync_to_thread=True, responses=QUERY_PROBLEMS)
     def list_ideas(
         self,
         cortex: NamedDependency[Cortex],
@@ -102,7 +108,7 @@ class IdeaController(Controller):
             next_cursor=encode_cursor([rows[-1][key], rows[-1]["id"]]) if more else None,
         )
 
-    @get("/{idea_id:uuid}", operation_id="getIdea", sync_to_thread=True)
+    @get("/{idea_id:uuid}", operation_id="getIdea", sync_to_thread=True, responses=QUERY_PROBLEMS)
     def get_idea(
         self, cortex: NamedDependency[Cortex], idea_id: FromPath[UUID], after: After = None
     ) -> Response[IdeaRead]:
@@ -113,7 +119,12 @@ class IdeaController(Controller):
         idea = msgspec.convert(row, IdeaRead)
         return Response(idea, headers={"ETag": f'"{idea.version}"'})
 
-    @patch("/{idea_id:uuid}", operation_id="updateIdea", sync_to_thread=True)
+    @patch(
+        "/{idea_id:uuid}",
+        operation_id="updateIdea",
+        sync_to_thread=True,
+        responses=COMMAND_PROBLEMS,
+    )
     def update_idea(
         self,
         cortex: NamedDependency[Cortex],
@@ -137,6 +148,7 @@ class IdeaController(Controller):
         operation_id="changeIdeaStatus",
         status_code=HTTP_200_OK,
         sync_to_thread=True,
+        responses=COMMAND_PROBLEMS,
     )
     def change_status(
         self,
@@ -159,6 +171,7 @@ class IdeaController(Controller):
         operation_id="voteOnIdea",
         status_code=HTTP_200_OK,
         sync_to_thread=True,
+        responses=COMMAND_PROBLEMS,
     )
     def vote(
         self,
@@ -180,6 +193,7 @@ class IdeaController(Controller):
         operation_id="linkIdea",
         status_code=HTTP_200_OK,
         sync_to_thread=True,
+        responses=COMMAND_PROBLEMS,
     )
     def link(
         self,
@@ -198,7 +212,11 @@ class IdeaController(Controller):
         return accepted(result)
 
     @delete(
-        "/{idea_id:uuid}", operation_id="deleteIdea", status_code=HTTP_200_OK, sync_to_thread=True
+        "/{idea_id:uuid}",
+        operation_id="deleteIdea",
+        status_code=HTTP_200_OK,
+        sync_to_thread=True,
+        responses=COMMAND_PROBLEMS,
     )
     def delete_idea(
         self, cortex: NamedDependency[Cortex], idea_id: FromPath[UUID], if_match: IfMatch = None

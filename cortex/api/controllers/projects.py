@@ -18,6 +18,7 @@ from cortex.api.dependencies import (
     expected_version,
     wait_for_position,
 )
+from cortex.api.problems import COMMAND_PROBLEMS, QUERY_PROBLEMS
 from cortex.api.schemas.common import CommandAccepted
 from cortex.api.schemas.projects import CreateProject, ProjectPage, ProjectRead, UpdateProject
 from cortex.application.errors import NotFound
@@ -48,7 +49,13 @@ class ProjectController(Controller):
     path = "/api/projects"
     tags = ["projects"]
 
-    @post("/", operation_id="createProject", status_code=HTTP_201_CREATED, sync_to_thread=True)
+    @post(
+        "/",
+        operation_id="createProject",
+        status_code=HTTP_201_CREATED,
+        sync_to_thread=True,
+        responses=COMMAND_PROBLEMS,
+    )
     def create_project(
         self, cortex: NamedDependency[Cortex], data: JSONBody[CreateProject]
     ) -> Response[CommandAccepted]:
@@ -59,7 +66,7 @@ class ProjectController(Controller):
         response.headers["Location"] = f"/api/projects/{result.id}"
         return response
 
-    @get("/", operation_id="listProjects", sync_to_thread=True)
+    @get("/", operation_id="listProjects", sync_to_thread=True, responses=QUERY_PROBLEMS)
     def list_projects(
         self,
         cortex: NamedDependency[Cortex],
@@ -83,7 +90,12 @@ class ProjectController(Controller):
             next_cursor=encode_cursor([rows[-1]["created_at"], rows[-1]["id"]]) if more else None,
         )
 
-    @get("/{project_id:uuid}", operation_id="getProject", sync_to_thread=True)
+    @get(
+        "/{project_id:uuid}",
+        operation_id="getProject",
+        sync_to_thread=True,
+        responses=QUERY_PROBLEMS,
+    )
     def get_project(
         self, cortex: NamedDependency[Cortex], project_id: FromPath[UUID], after: After = None
     ) -> Response[ProjectRead]:
@@ -94,7 +106,12 @@ class ProjectController(Controller):
         project = msgspec.convert(row, ProjectRead)
         return Response(project, headers={"ETag": f'"{project.version}"'})
 
-    @patch("/{project_id:uuid}", operation_id="updateProject", sync_to_thread=True)
+    @patch(
+        "/{project_id:uuid}",
+        operation_id="updateProject",
+        sync_to_thread=True,
+        responses=COMMAND_PROBLEMS,
+    )
     def update_project(
         self,
         cortex: NamedDependency[Cortex],
@@ -116,6 +133,7 @@ class ProjectController(Controller):
         operation_id="archiveProject",
         status_code=HTTP_200_OK,
         sync_to_thread=True,
+        responses=COMMAND_PROBLEMS,
     )
     def archive_project(
         self, cortex: NamedDependency[Cortex], project_id: FromPath[UUID], if_match: IfMatch = None
