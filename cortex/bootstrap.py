@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import structlog
 
+from cortex.application.auth import AuthService
 from cortex.application.event_log import EventLog
 from cortex.application.history import HistoryService
 from cortex.application.ideas import IdeaService
 from cortex.application.projects import ProjectService
+from cortex.auth.keys import SigningKeys, load_signing_keys
+from cortex.auth.rate_limit import AttemptLimiter
+from cortex.auth.tokens import TokenIssuer
 from cortex.eventstore.environment import (
     check_database,
     event_store_env,
     read_store_url,
+    schema_lock,
 )
 from cortex.settings import Settings
 from projections.follow import PostgresWakeup
@@ -36,6 +42,10 @@ class Cortex:
     projects: ProjectService
     ideas: IdeaService
     history: HistoryService
+    auth: AuthService
+    tokens: TokenIssuer
+    keys: SigningKeys
+    login_limiter: AttemptLimiter
     runners: dict[str, ProjectionRunner]
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -89,7 +99,8 @@ def bootstrap(settings: Settings, *, migrate_read_store: bool | None = None) -> 
             timeout=settings.database.connect_timeout,
             variable="CORTEX_READ_DATABASE_URL",
         )
-    log = EventLog(env=event_store_env(settings))
+    with schema_lock(settings):
+        log = EventLog(env=event_store_env(settings))
     read_store = open_read_store(
         read_url,
         pool_size=settings.database.pool_size,
@@ -99,6 +110,15 @@ def bootstrap(settings: Settings, *, migrate_read_store: bool | None = None) -> 
         applied = migrate(read_store)
         if applied:
             logger.info("migrations_applied", migrations=applied)
+    keys = load_signing_keys(settings)
+    tokens = TokenIssuer(
+        keys,
+        issuer=settings.auth.issuer,
+        audience=settings.auth.audience,
+        access_lifetime=timedelta(minutes=settings.auth.access_token_minutes),
+    )
+    if settings.auth.skip_auth:
+        logger.warning("auth_skipped", reason="CORTEX_SKIP_AUTH in the local profile")
     runners = {
         name: ProjectionRunner(
             projection(), feed=log, store=read_store, batch_size=settings.projections.batch_size
@@ -112,5 +132,11 @@ def bootstrap(settings: Settings, *, migrate_read_store: bool | None = None) -> 
         projects=ProjectService(log),
         ideas=IdeaService(log),
         history=HistoryService(log),
+        auth=AuthService(
+            log, tokens, refresh_lifetime=timedelta(days=settings.auth.refresh_token_days)
+        ),
+        tokens=tokens,
+        keys=keys,
+        login_limiter=AttemptLimiter(settings.auth.login_attempts_per_address, 15 * 60),
         runners=runners,
     )

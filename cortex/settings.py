@@ -42,6 +42,17 @@ class ProjectionSettings(msgspec.Struct, frozen=True, kw_only=True):
     ready_max_lag: int = 10_000
 
 
+class AuthSettings(msgspec.Struct, frozen=True, kw_only=True):
+    secret: str = ""
+    private_key_file: str = ""
+    access_token_minutes: int = 15
+    refresh_token_days: int = 7
+    issuer: str = "cortex"
+    audience: str = "cortex-api"
+    skip_auth: bool = False
+    login_attempts_per_address: int = 30
+
+
 class LogSettings(msgspec.Struct, frozen=True, kw_only=True):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     json: bool = True
@@ -55,6 +66,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     server: ServerSettings = ServerSettings()
     projections: ProjectionSettings = ProjectionSettings()
     log: LogSettings = LogSettings()
+    auth: AuthSettings = AuthSettings()
 
     @property
     def uses_postgres(self) -> bool:
@@ -78,13 +90,21 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "CORTEX_PROJECTION_POLL_SECONDS": ("projections", "poll_seconds"),
     "CORTEX_READ_WAIT_SECONDS": ("projections", "read_wait_seconds"),
     "CORTEX_READY_MAX_LAG": ("projections", "ready_max_lag"),
+    "CORTEX_AUTH_SECRET": ("auth", "secret"),
+    "CORTEX_AUTH_PRIVATE_KEY_FILE": ("auth", "private_key_file"),
+    "CORTEX_ACCESS_TOKEN_MINUTES": ("auth", "access_token_minutes"),
+    "CORTEX_REFRESH_TOKEN_DAYS": ("auth", "refresh_token_days"),
+    "CORTEX_AUTH_ISSUER": ("auth", "issuer"),
+    "CORTEX_AUTH_AUDIENCE": ("auth", "audience"),
+    "CORTEX_SKIP_AUTH": ("auth", "skip_auth"),
+    "CORTEX_LOGIN_ATTEMPTS_PER_ADDRESS": ("auth", "login_attempts_per_address"),
     "CORTEX_LOG_LEVEL": ("log", "level"),
     "CORTEX_LOG_JSON": ("log", "json"),
 }
 
 # What differs between profiles when the variable is not set.
 PROFILE_DEFAULTS: dict[str, dict[str, str]] = {
-    "local": {},
+    "local": {"CORTEX_SKIP_AUTH": "true"},
     "strix": {},
     "production": {"CORTEX_AUTO_MIGRATE": "false", "CORTEX_PROJECTIONS_IN_PROCESS": "false"},
 }
@@ -98,6 +118,9 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "CORTEX_PROJECTION_POLL_SECONDS": (0.001, 60),
     "CORTEX_READ_WAIT_SECONDS": (0, 600),
     "CORTEX_READY_MAX_LAG": (0, 1 << 62),
+    "CORTEX_ACCESS_TOKEN_MINUTES": (1, 24 * 60),
+    "CORTEX_REFRESH_TOKEN_DAYS": (1, 365),
+    "CORTEX_LOGIN_ATTEMPTS_PER_ADDRESS": (1, 100_000),
 }
 
 
@@ -128,6 +151,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     except msgspec.ValidationError as error:
         raise SettingsError(_explain(error)) from None
     _check(settings, values)
+    if settings.profile != "local" and settings.auth.skip_auth:
+        # Honoured only in the local profile; forced off elsewhere (bootstrap logs a warning).
+        settings = msgspec.structs.replace(
+            settings, auth=msgspec.structs.replace(settings.auth, skip_auth=False)
+        )
     return settings
 
 
@@ -158,6 +186,10 @@ def _check(settings: Settings, values: Mapping[str, str]) -> None:
             )
     if settings.profile == "production" and not settings.uses_postgres:
         raise SettingsError("CORTEX_DATABASE_URL: the production profile needs postgresql://...")
+    if settings.profile != "local" and len(settings.auth.secret) < 32:
+        raise SettingsError(
+            f"CORTEX_AUTH_SECRET: the {settings.profile} profile needs 32+ characters"
+        )
 
 
 @lru_cache(maxsize=1)

@@ -20,6 +20,7 @@ class IdeaFilter:
     status: str | None = None
     tag: str | None = None
     text: str | None = None
+    project_ids: list[str] | None = None  # None: every project
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,11 @@ def list_ideas(store: ReadStore, where: IdeaFilter, page: Page) -> list[dict[str
     if where.project_id is not None:
         clauses.append("i.project_id = ?")
         params.append(where.project_id)
+    if where.project_ids is not None:
+        if not where.project_ids:
+            return []
+        clauses.append(f"i.project_id IN ({', '.join('?' for _ in where.project_ids)})")
+        params.extend(where.project_ids)
     if where.status is not None:
         clauses.append("i.status = ?")
         params.append(where.status)

@@ -9,6 +9,8 @@ from cortex.domain.project import (
     ProjectArchived,
     ProjectCreated,
     ProjectDescriptionChanged,
+    ProjectMemberAdded,
+    ProjectMemberRemoved,
     ProjectRenamed,
 )
 from projections.base import SqlProjection
@@ -17,7 +19,7 @@ from projections.store import Cursor, ReadStore
 
 class ProjectsProjection(SqlProjection):
     name = "projects"
-    tables = ("projects",)
+    tables = ("projects", "project_members")
 
     @singledispatchmethod
     def handle(self, event: Any, cur: Cursor) -> None:
@@ -43,23 +45,45 @@ class ProjectsProjection(SqlProjection):
 
     @handle.register
     def _renamed(self, event: ProjectRenamed, cur: Cursor) -> None:
-        self._update(cur, event, "name = ?", event.name)
+        self._update(cur, event, "name = ?, ", (event.name,))
 
     @handle.register
     def _described(self, event: ProjectDescriptionChanged, cur: Cursor) -> None:
-        self._update(cur, event, "description = ?", event.description)
+        self._update(cur, event, "description = ?, ", (event.description,))
+
+    @handle.register
+    def _member_added(self, event: ProjectMemberAdded, cur: Cursor) -> None:
+        self._update(cur, event)
+        cur.execute(
+            self.sql(
+                "INSERT INTO {project_members} (project_id, user_id, role) VALUES (?, ?, ?)"
+                " ON CONFLICT (project_id, user_id) DO UPDATE SET role = excluded.role"
+            ),
+            (str(event.originator_id), str(event.user_id), event.role),
+        )
+
+    @handle.register
+    def _member_removed(self, event: ProjectMemberRemoved, cur: Cursor) -> None:
+        self._update(cur, event)
+        cur.execute(
+            self.sql("DELETE FROM {project_members} WHERE project_id = ? AND user_id = ?"),
+            (str(event.originator_id), str(event.user_id)),
+        )
 
     @handle.register
     def _archived(self, event: ProjectArchived, cur: Cursor) -> None:
-        self._update(cur, event, "archived = ?", True)
+        self._update(cur, event, "archived = ?, ", (True,))
 
-    def _update(self, cur: Cursor, event: Any, assignment: str, value: Any) -> None:
+    def _update(
+        self, cur: Cursor, event: Any, assignment: str = "", values: tuple[Any, ...] = ()
+    ) -> None:
+        """Set the assignment (``"col = ?, "``) and move the row's version and time."""
         cur.execute(
             self.sql(
-                "UPDATE {projects} SET " + assignment + ", version = ?, updated_at = ? WHERE id = ?"
+                "UPDATE {projects} SET " + assignment + "version = ?, updated_at = ? WHERE id = ?"
             ),
             (
-                value,
+                *values,
                 event.originator_version,
                 event.timestamp.isoformat(),
                 str(event.originator_id),
@@ -82,11 +106,21 @@ def get_project(store: ReadStore, project_id: str) -> dict[str, Any] | None:
 
 
 def list_projects(
-    store: ReadStore, *, include_archived: bool, after: tuple[str, str] | None, limit: int
+    store: ReadStore,
+    *,
+    include_archived: bool,
+    after: tuple[str, str] | None,
+    limit: int,
+    only: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Projects oldest first, keyset-paginated on (created_at, id)."""
+    """Projects oldest first, keyset-paginated on (created_at, id); ``only`` these ids if given."""
     where: list[str] = []
     params: list[Any] = []
+    if only is not None:
+        if not only:
+            return []
+        where.append(f"id IN ({', '.join('?' for _ in only)})")
+        params.extend(only)
     if not include_archived:
         where.append("archived = ?")
         params.append(False)

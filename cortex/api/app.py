@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 from litestar.di import Provide
 
+from cortex.api.controllers.auth import AuthController, JwksController
 from cortex.api.controllers.events import EventController
 from cortex.api.controllers.health import HealthController
 from cortex.api.controllers.ideas import IdeaController
@@ -15,6 +16,7 @@ from cortex.api.controllers.projects import ProjectController
 from cortex.api.dependencies import provide_cortex
 from cortex.api.docs import openapi_config, static_assets
 from cortex.api.problems import EXCEPTION_HANDLERS
+from cortex.api.security import authorize, provide_principal
 from cortex.bootstrap import Cortex, bootstrap
 from cortex.observability.logging import configure_logging
 from cortex.settings import Settings, get_settings
@@ -46,9 +48,15 @@ def create_app(*, cortex: Cortex | None = None, settings: Settings | None = None
             IdeaController,
             EventController,
             HealthController,
+            AuthController,
+            JwksController,
             static_assets(),
         ],
-        dependencies={"cortex": Provide(provide_cortex, sync_to_thread=False)},
+        guards=[authorize],
+        dependencies={
+            "cortex": Provide(provide_cortex, sync_to_thread=False),
+            "principal": Provide(provide_principal, sync_to_thread=False),
+        },
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
         lifespan=[lifespan],

@@ -14,6 +14,7 @@ import msgspec
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import Environment
 
 from cortex.application.errors import NotFound, VersionConflict
 
@@ -38,6 +39,14 @@ class EventLog(Application[UUID]):
         super().__init__(env)
         self._listeners: list[Callable[[int], None]] = []
 
+    def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
+        """Only what bootstrap derived from Cortex's settings, never stray process variables.
+
+        The library merges os.environ in; a stray POSTGRES_ENABLE_DB_FUNCTIONS=y would append
+        without the table lock that keeps followers from skipping events.
+        """
+        return Environment(name, dict(env or {}))
+
     def on_appended(self, listener: Callable[[int], None]) -> None:
         """Call listener with the last position after every successful append (in this process)."""
         self._listeners.append(listener)
@@ -54,12 +63,18 @@ class EventLog(Application[UUID]):
             raise VersionConflict(aggregate_id, expected_version, aggregate.version)
         return aggregate
 
-    def commit(self, aggregate: Aggregate) -> CommandResult:
-        """Append the aggregate's pending events; a concurrent append is a VersionConflict."""
+    def commit(self, aggregate: Aggregate, *others: Aggregate) -> CommandResult:
+        """Append the aggregates' pending events atomically; a concurrent append is a conflict.
+
+        The result describes the first aggregate.
+        """
         try:
-            recordings = self.save(aggregate)
+            recordings = self.save(aggregate, *others)
         except IntegrityError:
-            current: int = self.repository.get(aggregate.id).version
+            try:
+                current: int = self.repository.get(aggregate.id).version
+            except AggregateNotFoundError:
+                current = 0
             raise VersionConflict(aggregate.id, None, current) from None
         if recordings:
             position = recordings[-1].notification.id

@@ -7,6 +7,8 @@ at once instead.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -87,3 +89,21 @@ def check_database(url: str, *, timeout: float, variable: str = "CORTEX_DATABASE
         else:
             reason = f"cannot reach PostgreSQL at {where}: {text}"
         raise DatabaseUnavailable(f"{variable}: {reason}") from None
+
+
+@contextmanager
+def schema_lock(settings: Settings) -> Iterator[None]:
+    """Serialise schema creation across processes starting together (PostgreSQL).
+
+    The library creates its tables with CREATE TABLE IF NOT EXISTS, which PostgreSQL does not
+    make safe against a concurrent creation of the same table.
+    """
+    if not settings.uses_postgres:
+        yield
+        return
+    with psycopg.connect(settings.database.url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(7261000)")
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(7261000)")

@@ -28,9 +28,17 @@ def test_postgres_url_switches_the_store_and_values_are_typed() -> None:
 def test_production_profile_runs_projections_out_of_process_and_needs_postgres() -> None:
     with pytest.raises(SettingsError, match="CORTEX_DATABASE_URL"):
         load_settings({"CORTEX_PROFILE": "production"})
+    with pytest.raises(SettingsError, match="CORTEX_AUTH_SECRET"):
+        load_settings({"CORTEX_PROFILE": "production", "CORTEX_DATABASE_URL": "postgresql://u@h/db"})
     settings = load_settings(
-        {"CORTEX_PROFILE": "production", "CORTEX_DATABASE_URL": "postgresql://u@h/db"}
+        {
+            "CORTEX_PROFILE": "production",
+            "CORTEX_DATABASE_URL": "postgresql://u@h/db",
+            "CORTEX_AUTH_SECRET": "s" * 40,
+            "CORTEX_SKIP_AUTH": "true",
+        }
     )
+    assert settings.auth.skip_auth is False
     assert not settings.projections.in_process
     assert not settings.auto_migrate
 

@@ -32,8 +32,10 @@ from cortex.api.schemas.ideas import (
     UpdateIdea,
     VoteOnIdea,
 )
+from cortex.api.security import Principal, require_project
 from cortex.application.errors import NotFound
 from cortex.bootstrap import Cortex
+from cortex.domain.roles import ProjectRole
 from projections.idea_queries import IdeaFilter, Page, get_idea, list_ideas
 
 Sort = Literal[
@@ -53,8 +55,12 @@ class IdeaController(Controller):
         responses=COMMAND_PROBLEMS,
     )
     def capture_idea(
-        self, cortex: NamedDependency[Cortex], data: JSONBody[CaptureIdea]
+        self,
+        cortex: NamedDependency[Cortex],
+        principal: NamedDependency[Principal],
+        data: JSONBody[CaptureIdea],
     ) -> Response[CommandAccepted]:
+        require_project(principal, cortex, data.project_id, ProjectRole.EDITOR)
         result = cortex.ideas.capture_idea(
             idea_id=uuid4(),
             project_id=data.project_id,
@@ -71,6 +77,7 @@ class IdeaController(Controller):
     def list_ideas(
         self,
         cortex: NamedDependency[Cortex],
+        principal: NamedDependency[Principal],
         project_id: FromQuery[UUID | None] = None,
         status: FromQuery[Status | None] = None,
         tag: Annotated[str | None, QueryParameter(max_length=40)] = None,
@@ -99,6 +106,7 @@ class IdeaController(Controller):
             status=status,
             tag=text_query("tag", tag.strip().lower() if tag else None),
             text=text_query("q", q),
+            project_ids=principal.visible_project_ids(cortex),
         )
         rows = list_ideas(cortex.read_store, where, page)
         more = len(rows) > limit

@@ -7,7 +7,7 @@ from typing import Annotated
 from uuid import UUID, uuid4
 
 import msgspec
-from litestar import Controller, Response, get, patch, post
+from litestar import Controller, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -19,11 +19,14 @@ from cortex.api.dependencies import (
     wait_for_position,
 )
 from cortex.api.problems import COMMAND_PROBLEMS, QUERY_PROBLEMS
+from cortex.api.schemas.auth import SetMember
 from cortex.api.schemas.common import CommandAccepted
 from cortex.api.schemas.projects import CreateProject, ProjectPage, ProjectRead, UpdateProject
+from cortex.api.security import Principal
 from cortex.application.errors import NotFound
 from cortex.application.event_log import CommandResult
 from cortex.bootstrap import Cortex
+from cortex.domain.roles import ProjectRole
 from projections.projects import get_project, list_projects
 
 IfMatch = Annotated[
@@ -57,10 +60,18 @@ class ProjectController(Controller):
         responses=COMMAND_PROBLEMS,
     )
     def create_project(
-        self, cortex: NamedDependency[Cortex], data: JSONBody[CreateProject]
+        self,
+        cortex: NamedDependency[Cortex],
+        principal: NamedDependency[Principal],
+        data: JSONBody[CreateProject],
     ) -> Response[CommandAccepted]:
+        """Create a project; the caller becomes its owner."""
         result = cortex.projects.create_project(
-            project_id=uuid4(), name=data.name, description=data.description, at=datetime.now(UTC)
+            project_id=uuid4(),
+            name=data.name,
+            description=data.description,
+            at=datetime.now(UTC),
+            owner_id=principal.user_id,
         )
         response = accepted(result, HTTP_201_CREATED)
         response.headers["Location"] = f"/api/projects/{result.id}"
@@ -70,6 +81,7 @@ class ProjectController(Controller):
     def list_projects(
         self,
         cortex: NamedDependency[Cortex],
+        principal: NamedDependency[Principal],
         include_archived: FromQuery[bool] = False,
         cursor: Annotated[str | None, QueryParameter(max_length=1000)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
@@ -82,6 +94,7 @@ class ProjectController(Controller):
             include_archived=include_archived,
             after=(str(start[0]), str(start[1])) if start else None,
             limit=limit + 1,
+            only=principal.visible_project_ids(cortex),
         )
         more = len(rows) > limit
         rows = rows[:limit]
@@ -141,4 +154,33 @@ class ProjectController(Controller):
         result = cortex.projects.archive_project(
             project_id, expected_version=expected_version(if_match), at=datetime.now(UTC)
         )
+        return accepted(result)
+
+    @post(
+        "/{project_id:uuid}/members",
+        operation_id="setProjectMember",
+        status_code=HTTP_200_OK,
+        sync_to_thread=True,
+        responses=COMMAND_PROBLEMS,
+    )
+    def set_member(
+        self, cortex: NamedDependency[Cortex], project_id: FromPath[UUID], data: JSONBody[SetMember]
+    ) -> Response[CommandAccepted]:
+        """Add a member with a project role, or change a member's role (owners only)."""
+        result = cortex.projects.set_member(
+            project_id, user_id=data.user_id, role=ProjectRole(data.role), at=datetime.now(UTC)
+        )
+        return accepted(result)
+
+    @delete(
+        "/{project_id:uuid}/members/{user_id:uuid}",
+        operation_id="removeProjectMember",
+        status_code=HTTP_200_OK,
+        sync_to_thread=True,
+        responses=COMMAND_PROBLEMS,
+    )
+    def remove_member(
+        self, cortex: NamedDependency[Cortex], project_id: FromPath[UUID], user_id: FromPath[UUID]
+    ) -> Response[CommandAccepted]:
+        result = cortex.projects.remove_member(project_id, user_id=user_id, at=datetime.now(UTC))
         return accepted(result)

@@ -1,0 +1,77 @@
+"""What every route needs, in one table keyed by operation id. A route missing here is refused.
+
+``roles``: global roles that may call the route at all (admins always may).
+``project``: how the route finds the project whose membership it needs, and the least project
+role: from a path parameter, from the idea in the path, or checked in the handler (a project id
+in the body, or a list filtered to the caller's projects).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from cortex.domain.roles import ProjectRole, Role
+
+ProjectSource = Literal["path", "idea", "handler"]
+EVERYONE = frozenset(Role)
+READERS = EVERYONE
+WRITERS = frozenset({Role.ADMIN, Role.EDITOR})
+ADMINS = frozenset({Role.ADMIN})
+AUDIT = frozenset({Role.ADMIN, Role.AUDITOR})
+
+
+@dataclass(frozen=True)
+class Rule:
+    public: bool = False
+    roles: frozenset[Role] = EVERYONE
+    project: ProjectSource | None = None
+    project_role: ProjectRole = ProjectRole.VIEWER
+    allow_api_keys: bool = True
+
+
+PUBLIC = Rule(public=True)
+
+PERMISSIONS: dict[str, Rule] = {
+    # Health, docs and login: deliberately public.
+    "liveness": PUBLIC,
+    "readiness": PUBLIC,
+    "jwks": PUBLIC,
+    "bootstrapAdmin": PUBLIC,
+    "issueToken": PUBLIC,
+    "refreshToken": PUBLIC,
+    # The caller's own session and keys.
+    "logout": Rule(allow_api_keys=False),
+    "whoAmI": Rule(),
+    "changeOwnPassword": Rule(allow_api_keys=False),
+    "createApiKey": Rule(roles=WRITERS | {Role.VIEWER}, allow_api_keys=False),
+    "revokeApiKey": Rule(allow_api_keys=False),
+    # User administration.
+    "listUsers": Rule(roles=AUDIT),
+    "createUser": Rule(roles=ADMINS),
+    "disableUser": Rule(roles=ADMINS),
+    "enableUser": Rule(roles=ADMINS),
+    "grantRole": Rule(roles=ADMINS),
+    "revokeRole": Rule(roles=ADMINS),
+    "resetPassword": Rule(roles=ADMINS),
+    "signOutUserEverywhere": Rule(roles=ADMINS),
+    # Projects.
+    "createProject": Rule(roles=WRITERS),
+    "listProjects": Rule(roles=READERS, project="handler"),
+    "getProject": Rule(roles=READERS, project="path"),
+    "updateProject": Rule(roles=WRITERS, project="path", project_role=ProjectRole.OWNER),
+    "archiveProject": Rule(roles=WRITERS, project="path", project_role=ProjectRole.OWNER),
+    "setProjectMember": Rule(roles=WRITERS, project="path", project_role=ProjectRole.OWNER),
+    "removeProjectMember": Rule(roles=WRITERS, project="path", project_role=ProjectRole.OWNER),
+    # Ideas.
+    "captureIdea": Rule(roles=WRITERS, project="handler", project_role=ProjectRole.EDITOR),
+    "listIdeas": Rule(roles=READERS, project="handler"),
+    "getIdea": Rule(roles=READERS, project="idea"),
+    "updateIdea": Rule(roles=WRITERS, project="idea", project_role=ProjectRole.EDITOR),
+    "changeIdeaStatus": Rule(roles=WRITERS, project="idea", project_role=ProjectRole.EDITOR),
+    "voteOnIdea": Rule(roles=WRITERS, project="idea", project_role=ProjectRole.EDITOR),
+    "linkIdea": Rule(roles=WRITERS, project="idea", project_role=ProjectRole.EDITOR),
+    "deleteIdea": Rule(roles=WRITERS, project="idea", project_role=ProjectRole.EDITOR),
+    # History.
+    "listAggregateEvents": Rule(roles=AUDIT),
+}

@@ -1,0 +1,210 @@
+"""Who is calling, and may they: bearer tokens and API keys checked against the read models.
+
+One guard runs for every route. It looks the route up in ``permissions.PERMISSIONS`` by operation
+id, authenticates the caller, checks the global roles and, where the route names a project (in the
+path or through an idea), the caller's project role. Non-members get 404, so that the existence
+of other teams' projects does not leak.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import anyio
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+
+from cortex.api.permissions import PERMISSIONS, Rule
+from cortex.auth.passwords import digest, same_digest
+from cortex.auth.tokens import AccessClaims, InvalidToken
+from cortex.bootstrap import Cortex
+from cortex.domain.roles import PROJECT_ROLE_RANK, ProjectRole, Role, project_role_allows
+from projections import auth_queries
+
+_ROLE_NAMES = frozenset(role.value for role in Role)
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="cortex"'}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller."""
+
+    user_id: UUID | None
+    roles: frozenset[Role]
+    claims: AccessClaims | None = None
+    api_key_id: UUID | None = None
+    key_projects: frozenset[str] | None = None
+    key_role: ProjectRole | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return Role.ADMIN in self.roles
+
+    @property
+    def reads_everything(self) -> bool:
+        return self.is_admin or Role.AUDITOR in self.roles
+
+    def project_role(self, cortex: Cortex, project_id: str) -> ProjectRole | None:
+        """The caller's role in a project, or None when it is not theirs to see."""
+        if self.key_projects is not None and project_id not in self.key_projects:
+            return None
+        if self.is_admin:
+            held: ProjectRole | None = ProjectRole.OWNER
+        else:
+            member = (
+                auth_queries.project_role(cortex.read_store, project_id, str(self.user_id))
+                if self.user_id is not None
+                else None
+            )
+            held = ProjectRole(member) if member else None
+            if held is None and Role.AUDITOR in self.roles:
+                held = ProjectRole.VIEWER
+        if held is not None and self.key_role is not None:
+            held = min(held, self.key_role, key=PROJECT_ROLE_RANK.__getitem__)
+        return held
+
+    def visible_project_ids(self, cortex: Cortex) -> list[str] | None:
+        """The projects the caller may read; None when it may read all."""
+        if self.reads_everything:
+            return None if self.key_projects is None else sorted(self.key_projects)
+        if self.user_id is None:
+            return []
+        ids = auth_queries.member_project_ids(cortex.read_store, str(self.user_id))
+        if self.key_projects is not None:
+            return [pid for pid in ids if pid in self.key_projects]
+        return ids
+
+
+LOCAL_ADMIN = Principal(user_id=None, roles=frozenset({Role.ADMIN}))
+
+
+def require_project(
+    principal: Principal, cortex: Cortex, project_id: UUID | str, needed: ProjectRole
+) -> None:
+    """404 when the caller cannot see the project, 403 when its role there is too weak."""
+    held = principal.project_role(cortex, str(project_id))
+    if held is None:
+        raise NotFoundException(f"project {project_id} not found")
+    if not project_role_allows(held, needed):
+        raise PermissionDeniedException(f"needs the {needed} role in this project")
+
+
+def authenticate(cortex: Cortex, authorization: str | None, *, allow_api_keys: bool) -> Principal:
+    """The principal behind an ``Authorization: Bearer ...`` header, or 401."""
+    scheme, _, credential = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not credential.strip():
+        raise NotAuthorizedException("a bearer token is required", headers=CHALLENGE)
+    credential = credential.strip()
+    if credential.startswith("ck_"):
+        if not allow_api_keys:
+            raise PermissionDeniedException("this route needs a user's token, not an API key")
+        return _api_key_principal(cortex, credential)
+    try:
+        claims = cortex.tokens.verify(credential)
+    except InvalidToken:
+        raise NotAuthorizedException("invalid or expired token", headers=CHALLENGE) from None
+    state = auth_queries.token_state(
+        cortex.read_store, str(claims.user_id), str(claims.session_id or ""), claims.jti
+    )
+    if (
+        state is None
+        or state["disabled"]
+        or int(state["token_version"]) != claims.token_version
+        or state["session_revoked"]
+        or state["blacklisted"]
+    ):
+        raise NotAuthorizedException("the token was revoked", headers=CHALLENGE)
+    return Principal(user_id=claims.user_id, roles=_roles(state["roles"]), claims=claims)
+
+
+def _api_key_principal(cortex: Cortex, credential: str) -> Principal:
+    _, key_hex, secret = [*credential.split("_", 2), "", ""][:3]
+    try:
+        key_id = UUID(hex=key_hex)
+    except ValueError:
+        raise NotAuthorizedException("invalid API key", headers=CHALLENGE) from None
+    row = auth_queries.api_key(cortex.read_store, str(key_id))
+    now = datetime.now(UTC)
+    if (
+        row is None
+        or not same_digest(row["secret_hash"], digest(secret))
+        or row["revoked"]
+        or row["owner_disabled"]
+        or datetime.fromisoformat(row["expires_at"]) <= now
+    ):
+        raise NotAuthorizedException("invalid API key", headers=CHALLENGE)
+    owner_roles = _roles(row["owner_roles"])
+    key_role = Role(row["role"])
+    roles = (
+        frozenset({key_role})
+        if key_role in owner_roles or Role.ADMIN in owner_roles
+        else frozenset()
+    )
+    last = row["last_used_at"]
+    if last is None or now - datetime.fromisoformat(last) >= timedelta(minutes=1):
+        cortex.auth.record_api_key_use(key_id, at=now)
+    projects = frozenset(pid for pid in str(row["project_ids"]).split(",") if pid)
+    project_role = (
+        ProjectRole.EDITOR if key_role in (Role.ADMIN, Role.EDITOR) else ProjectRole.VIEWER
+    )
+    return Principal(
+        user_id=UUID(row["owner_id"]),
+        roles=roles,
+        api_key_id=key_id,
+        key_projects=projects,
+        key_role=project_role,
+    )
+
+
+def _roles(text: Any) -> frozenset[Role]:
+    return frozenset(Role(role) for role in str(text or "").split(",") if role in _ROLE_NAMES)
+
+
+def check(cortex: Cortex, rule: Rule, authorization: str | None, path: dict[str, Any]) -> Principal:
+    """Everything the guard decides, synchronously (it runs in a worker thread)."""
+    if rule.public:
+        return LOCAL_ADMIN if cortex.settings.auth.skip_auth else Principal(None, frozenset())
+    if cortex.settings.auth.skip_auth:
+        return LOCAL_ADMIN
+    principal = authenticate(cortex, authorization, allow_api_keys=rule.allow_api_keys)
+    if not (principal.is_admin or principal.roles & rule.roles):
+        raise PermissionDeniedException("your role does not allow this")
+    if rule.project == "path":
+        require_project(principal, cortex, path["project_id"], rule.project_role)
+    elif rule.project == "idea":
+        project_id = auth_queries.idea_project_id(cortex.read_store, str(path["idea_id"]))
+        if project_id is None:
+            raise NotFoundException(f"idea {path['idea_id']} not found")
+        try:
+            require_project(principal, cortex, project_id, rule.project_role)
+        except NotFoundException:
+            raise NotFoundException(f"idea {path['idea_id']} not found") from None
+    return principal
+
+
+async def authorize(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """The app-wide guard."""
+    operation_id = getattr(handler, "operation_id", None)
+    if operation_id is None:
+        return  # the framework's docs pages and static assets; every Cortex route has an id
+    rule = PERMISSIONS.get(str(operation_id))
+    if rule is None:
+        raise PermissionDeniedException("this route has no permission rule")
+    cortex: Cortex = connection.app.state.cortex
+    authorization = connection.headers.get("authorization")
+    principal = await anyio.to_thread.run_sync(
+        check, cortex, rule, authorization, dict(connection.path_params)
+    )
+    connection.state.principal = principal
+
+
+def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    principal: Principal = request.state.principal
+    return principal

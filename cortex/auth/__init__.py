@@ -1,0 +1,1 @@
+"""Credentials: password hashing (Argon2id), signing keys and JWTs (joserfc), secret digests."""

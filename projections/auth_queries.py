@@ -1,0 +1,79 @@
+"""Queries the guard and the auth routes make on the auth and membership read models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from projections.store import ReadStore
+
+
+def token_state(store: ReadStore, user_id: str, session_id: str, jti: str) -> dict[str, Any] | None:
+    """One round trip: the user's version, roles and status, the session and the blacklist."""
+    with store.reading() as cur:
+        cur.execute(
+            "SELECT u.token_version, u.disabled, u.roles,"
+            " (SELECT s.revoked FROM auth_sessions s WHERE s.id = ?) AS session_revoked,"
+            " EXISTS (SELECT 1 FROM auth_token_blacklist b WHERE b.jti = ?) AS blacklisted"
+            " FROM auth_users u WHERE u.id = ?",
+            (session_id, jti, user_id),
+        )
+        return cur.fetchone()
+
+
+def api_key(store: ReadStore, key_id: str) -> dict[str, Any] | None:
+    with store.reading() as cur:
+        cur.execute(
+            "SELECT k.id, k.owner_id, k.secret_hash, k.role, k.project_ids, k.expires_at,"
+            " k.revoked, k.last_used_at, u.disabled AS owner_disabled, u.roles AS owner_roles"
+            " FROM auth_api_keys k JOIN auth_users u ON u.id = k.owner_id WHERE k.id = ?",
+            (key_id,),
+        )
+        return cur.fetchone()
+
+
+def project_role(store: ReadStore, project_id: str, user_id: str) -> str | None:
+    with store.reading() as cur:
+        cur.execute(
+            "SELECT role FROM project_members WHERE project_id = ? AND user_id = ?",
+            (project_id, user_id),
+        )
+        row = cur.fetchone()
+    return None if row is None else str(row["role"])
+
+
+def idea_project_id(store: ReadStore, idea_id: str) -> str | None:
+    with store.reading() as cur:
+        cur.execute("SELECT project_id FROM ideas WHERE id = ?", (idea_id,))
+        row = cur.fetchone()
+    return None if row is None else str(row["project_id"])
+
+
+def member_project_ids(store: ReadStore, user_id: str) -> list[str]:
+    with store.reading() as cur:
+        cur.execute("SELECT project_id FROM project_members WHERE user_id = ?", (user_id,))
+        return [str(row["project_id"]) for row in cur.fetchall()]
+
+
+def get_user(store: ReadStore, user_id: str) -> dict[str, Any] | None:
+    with store.reading() as cur:
+        cur.execute(
+            "SELECT id, username, roles, disabled, locked_until, created_at, updated_at, version"
+            " FROM auth_users WHERE id = ?",
+            (user_id,),
+        )
+        row = cur.fetchone()
+    return None if row is None else _user(row)
+
+
+def list_users(store: ReadStore) -> list[dict[str, Any]]:
+    with store.reading() as cur:
+        cur.execute(
+            "SELECT id, username, roles, disabled, locked_until, created_at, updated_at, version"
+            " FROM auth_users ORDER BY username"
+        )
+        return [_user(row) for row in cur.fetchall()]
+
+
+def _user(row: dict[str, Any]) -> dict[str, Any]:
+    roles = [role for role in str(row["roles"]).split(",") if role]
+    return {**row, "roles": roles, "disabled": bool(row["disabled"])}
