@@ -117,8 +117,6 @@ def bootstrap(settings: Settings, *, migrate_read_store: bool | None = None) -> 
         audience=settings.auth.audience,
         access_lifetime=timedelta(minutes=settings.auth.access_token_minutes),
     )
-    if settings.auth.skip_auth:
-        logger.warning("auth_skipped", reason="CORTEX_SKIP_AUTH in the local profile")
     runners = {
         name: ProjectionRunner(
             projection(), feed=log, store=read_store, batch_size=settings.projections.batch_size

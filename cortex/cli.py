@@ -7,7 +7,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -16,8 +16,11 @@ import msgspec
 
 from cortex.application.errors import NotFound
 from cortex.bootstrap import Cortex, bootstrap
+from cortex.domain.errors import DomainError
+from cortex.domain.roles import Role
 from cortex.eventstore.environment import DatabaseUnavailable
 from cortex.settings import SettingsError, get_settings
+from projections import auth_queries
 from projections.migrate import MigrationError, migrate
 from projections.rebuild import rebuild
 from projections.registry import PROJECTIONS
@@ -131,6 +134,95 @@ def projections_rebuild(name: str) -> None:
             progress=bar.update,
         )
     click.echo(f"rebuilt {name} from {applied} events")
+
+
+@main.group()
+def users() -> None:
+    """Create and manage users (passwords are read from a prompt or stdin, never argv)."""
+
+
+def _password() -> str:
+    if sys.stdin.isatty():
+        value: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        return value
+    return sys.stdin.readline().rstrip("\n")
+
+
+def _register(username: str, roles: list[Role], *, bootstrap_admin: bool) -> None:
+    with _cortex() as cortex:
+        try:
+            result = cortex.auth.register_user(
+                username=username,
+                password=_password(),
+                roles=roles,
+                at=datetime.now(UTC),
+                bootstrap=bootstrap_admin,
+            )
+        except DomainError as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(f"created user {username} ({', '.join(roles)}): {result.id}")
+
+
+@users.command("bootstrap-admin")
+@click.option("--username", required=True)
+def users_bootstrap_admin(username: str) -> None:
+    """Create the first admin; refused once any user exists."""
+    _register(username, [Role.ADMIN], bootstrap_admin=True)
+
+
+@users.command("create")
+@click.option("--username", required=True)
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    default=["viewer"],
+    type=click.Choice([role.value for role in Role]),
+    show_default=True,
+)
+def users_create(username: str, roles: tuple[str, ...]) -> None:
+    _register(username, [Role(role) for role in roles], bootstrap_admin=False)
+
+
+@users.command("list")
+def users_list() -> None:
+    with _cortex() as cortex:
+        for runner in cortex.runners.values():
+            runner.catch_up()
+        for user in auth_queries.list_users(cortex.read_store):
+            state = "disabled" if user["disabled"] else "active"
+            click.echo(f"{user['username']}\t{','.join(user['roles'])}\t{state}\t{user['id']}")
+
+
+def _user_id(cortex: Cortex, username: str) -> UUID:
+    user_id = cortex.auth.user_id(username)
+    if user_id is None:
+        raise click.ClickException(f"no user {username!r}")
+    return user_id
+
+
+@users.command("disable")
+@click.option("--username", required=True)
+@click.option("--enable", is_flag=True, help="Enable the user again instead.")
+def users_disable(username: str, enable: bool) -> None:
+    """Disable a user (their tokens stop working), or enable them again."""
+    with _cortex() as cortex:
+        cortex.auth.set_disabled(_user_id(cortex, username), not enable, at=datetime.now(UTC))
+    click.echo(f"{'enabled' if enable else 'disabled'} {username}")
+
+
+@users.command("grant")
+@click.option("--username", required=True)
+@click.option("--role", required=True, type=click.Choice([role.value for role in Role]))
+@click.option("--revoke", is_flag=True, help="Revoke the role instead.")
+def users_grant(username: str, role: str, revoke: bool) -> None:
+    with _cortex() as cortex:
+        user_id = _user_id(cortex, username)
+        command = cortex.auth.revoke_role if revoke else cortex.auth.grant_role
+        command(user_id, Role(role), at=datetime.now(UTC))
+    click.echo(
+        f"{'revoked' if revoke else 'granted'} {role} {'from' if revoke else 'to'} {username}"
+    )
 
 
 @main.group()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
 from litestar import Litestar
 from litestar.di import Provide
 
@@ -26,6 +27,10 @@ def create_app(*, cortex: Cortex | None = None, settings: Settings | None = None
     """Build the app. Given a Cortex, the caller owns its lifecycle; otherwise the app does."""
     settings = cortex.settings if cortex is not None else settings or get_settings()
     configure_logging(settings.log)
+    if settings.auth.skip_auth:
+        structlog.get_logger("cortex.api").warning(
+            "auth_skipped", reason="CORTEX_SKIP_AUTH is on (local profile): every route is open"
+        )
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

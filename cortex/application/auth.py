@@ -230,6 +230,13 @@ class AuthService:
 
     # -----------------------------------------------------------------------------------------
 
+    def user_id(self, username: str) -> UUID | None:
+        """The id of the user holding a username, from the write side."""
+        try:
+            return self._user_id(normalise_username(username))
+        except InvalidInput:
+            return None
+
     def _user_id(self, username: str) -> UUID | None:
         try:
             claim: UsernameClaim = self._log.repository.get(username_claim_id(username))
