@@ -11,6 +11,12 @@ Once the writers are done and the followers have reached the head, the read mode
 idea and every vote exactly once, and the extra projector must have seen exactly the log's
 notification ids, in order, with no gaps and no repeats. This is the guard against a follower
 reading past an id whose transaction has not committed yet (it would skip that event for good).
+One writer thread and one writer process hold each append's transaction open a moment before
+committing (see slow_commits), which makes that failure show reliably when appends are not
+serialised (checked by removing the recorder's table lock: dozens of events went missing).
+
+Two smaller tests guard what the guarantee rests on: processes starting together all start, and
+stray environment variables cannot switch the event store to unserialised appends.
 """
 
 from __future__ import annotations
@@ -430,9 +436,10 @@ def test_processes_starting_together_all_start(
 
     bootstrap() runs the event store's schema statements (eventsourcing's create_table) on every
     start: CREATE TABLE/TYPE/INDEX on a new database, and CREATE OR REPLACE FUNCTION every time.
-    Read-store migrations take an advisory lock; those statements do not, so simultaneous starts
-    fail ("duplicate key value violates unique constraint pg_type_typname_nsp_index", "relation
-    cortex_events already exists", "tuple concurrently updated").
+    Unserialised, simultaneous starts fail ("duplicate key value violates unique constraint
+    pg_type_typname_nsp_index", "relation cortex_events already exists", "tuple concurrently
+    updated"). Each round starts every process at once; three rounds make a race very likely to
+    show.
     """
     if database == "initialised":
         bootstrap(make_settings(tmp_path, postgres_url), migrate_read_store=True).close()
@@ -480,7 +487,7 @@ def test_the_environment_cannot_turn_off_serialised_appends(
 ) -> None:
     """Followers rely on the recorder's table lock, which orders ids by commit (see runner.py).
 
-    eventsourcing merges os.environ into the application's environment, and with
+    eventsourcing merges os.environ into an application's environment by default, and with
     POSTGRES_ENABLE_DB_FUNCTIONS=y (or CORTEX_POSTGRES_ENABLE_DB_FUNCTIONS=y) it appends through a
     database function that takes no table lock: a live follower can then read past an id that
     commits later and skip that event for good (seen with the concurrent-writers test above run
