@@ -31,6 +31,7 @@ test: check pytest
 bench: install
 	$(BIN)/python benchmarks/bench_event_store.py
 	$(BIN)/python benchmarks/bench_codec.py
+	$(BIN)/python benchmarks/bench_auth.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

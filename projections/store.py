@@ -182,7 +182,13 @@ class PostgresReadStore(ReadStore):
             conninfo,
             min_size=1,
             max_size=pool_size,
-            kwargs={"connect_timeout": max(1, round(connect_timeout)), "row_factory": dict_row},
+            # Autocommit: a query is one round trip (no BEGIN/COMMIT around it); write
+            # transactions still open one explicitly with conn.transaction().
+            kwargs={
+                "connect_timeout": max(1, round(connect_timeout)),
+                "row_factory": dict_row,
+                "autocommit": True,
+            },
             timeout=max(connect_timeout, 5.0),
             open=True,
             name="cortex-read",
@@ -197,7 +203,7 @@ class PostgresReadStore(ReadStore):
 
     @contextmanager
     def reading(self) -> Iterator[Cursor]:
-        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
+        with self.pool.connection() as conn, conn.cursor() as cursor:
             yield _PostgresCursor(cursor)  # type: ignore[arg-type]
 
     def close(self) -> None:
