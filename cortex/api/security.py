@@ -19,6 +19,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
+from cortex.api.dependencies import wait_for_position
 from cortex.api.permissions import PERMISSIONS, Rule
 from cortex.auth.passwords import digest, same_digest
 from cortex.auth.tokens import AccessClaims, InvalidToken
@@ -140,11 +141,7 @@ def _api_key_principal(cortex: Cortex, credential: str) -> Principal:
         raise NotAuthorizedException("invalid API key", headers=CHALLENGE)
     owner_roles = _roles(row["owner_roles"])
     key_role = Role(row["role"])
-    roles = (
-        frozenset({key_role})
-        if key_role in owner_roles or Role.ADMIN in owner_roles
-        else frozenset()
-    )
+    roles = frozenset({key_role}) if _may_delegate(owner_roles, key_role) else frozenset()
     last = row["last_used_at"]
     if last is None or now - datetime.fromisoformat(last) >= timedelta(minutes=1):
         cortex.auth.record_api_key_use(key_id, at=now)
@@ -161,11 +158,24 @@ def _api_key_principal(cortex: Cortex, credential: str) -> Principal:
     )
 
 
+def _may_delegate(owner_roles: frozenset[Role], key_role: Role) -> bool:
+    """A key's role never exceeds its owner's: admins any, editors editor or viewer keys."""
+    if Role.ADMIN in owner_roles or key_role in owner_roles:
+        return True
+    return key_role == Role.VIEWER and Role.EDITOR in owner_roles
+
+
 def _roles(text: Any) -> frozenset[Role]:
     return frozenset(Role(role) for role in str(text or "").split(",") if role in _ROLE_NAMES)
 
 
-def check(cortex: Cortex, rule: Rule, authorization: str | None, path: dict[str, Any]) -> Principal:
+def check(
+    cortex: Cortex,
+    rule: Rule,
+    authorization: str | None,
+    path: dict[str, Any],
+    after: int | None = None,
+) -> Principal:
     """Everything the guard decides, synchronously (it runs in a worker thread)."""
     if rule.public:
         return LOCAL_ADMIN if cortex.settings.auth.skip_auth else Principal(None, frozenset())
@@ -174,6 +184,12 @@ def check(cortex: Cortex, rule: Rule, authorization: str | None, path: dict[str,
     principal = authenticate(cortex, authorization, allow_api_keys=rule.allow_api_keys)
     if not (principal.is_admin or principal.roles & rule.roles):
         raise PermissionDeniedException("your role does not allow this")
+    if rule.project in ("path", "idea") and after:
+        # Read-your-writes reaches the guard too: membership and the idea's project come from
+        # read models that may not have the caller's last command yet.
+        wait_for_position(cortex, "projects", after)
+        if rule.project == "idea":
+            wait_for_position(cortex, "ideas", after)
     if rule.project == "path":
         require_project(principal, cortex, path["project_id"], rule.project_role)
     elif rule.project == "idea":
@@ -203,13 +219,18 @@ async def authorize(
         return
     authorization = connection.headers.get("authorization")
     path = dict(connection.path_params)
-    if cortex.read_store.dialect == "sqlite":
+    after = _after(connection.query_params.get("after"))
+    if cortex.read_store.dialect == "sqlite" and after is None:
         # Primary-key reads of a local WAL-mode file never wait for writers and take a few
         # microseconds: less than the hop to a worker thread that would wrap them.
         principal = check(cortex, rule, authorization, path)
     else:
-        principal = await anyio.to_thread.run_sync(check, cortex, rule, authorization, path)
+        principal = await anyio.to_thread.run_sync(check, cortex, rule, authorization, path, after)
     connection.state.principal = principal
+
+
+def _after(value: str | None) -> int | None:
+    return int(value) if value is not None and value.isdigit() and len(value) < 19 else None
 
 
 def provide_principal(request: Request[Any, Any, Any]) -> Principal:

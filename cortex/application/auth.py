@@ -89,7 +89,7 @@ class AuthService:
 
     def reset_password(self, user_id: UUID, *, new: str, at: datetime) -> CommandResult:
         user = self._log.load(user_id, User)
-        check_password(new, username=user.username)
+        check_password(new, username=user.username, field="new_password")
         user.change_password(hash_password(new), at=at)
         user.sign_out_everywhere(at=at)
         return self._log.commit(user)
@@ -144,6 +144,7 @@ class AuthService:
             refresh_hash=digest(refresh_secret),
             expires_at=at + self._refresh_lifetime,
             client=client,
+            token_version=user.token_version,
             at=at,
         )
         result = self._log.commit(session)
@@ -157,6 +158,12 @@ class AuthService:
             user = self._log.load(session.user_id, User)
         except NotFound:
             raise LoginRefused from None
+        if user.token_version != session.token_version:
+            # Signed out everywhere (or password reset) since this session began.
+            session.end("signed out everywhere", at=at)
+            with contextlib.suppress(VersionConflict):
+                self._log.commit(session)
+            raise LoginRefused
         new = new_secret()
         try:
             session.rotate(

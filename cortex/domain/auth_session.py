@@ -1,7 +1,8 @@
 """The AuthSession aggregate: one sign-in and its chain of refresh tokens (a token family).
 
 Invariants: only the newest refresh token of a session can be exchanged; presenting an older one
-again is taken as theft and revokes the whole session; a revoked or expired session issues nothing.
+again is taken as theft and revokes the whole session; a revoked or expired session issues nothing;
+a session started before its user's token version moved (sign out everywhere) is over.
 Only SHA-256 hashes of refresh tokens are recorded.
 """
 
@@ -22,6 +23,7 @@ class SessionStarted(AggregateCreated):
     refresh_hash: str
     expires_at: datetime
     client: str
+    token_version: int
 
 
 class RefreshTokenRotated(AggregateEvent):
@@ -60,8 +62,11 @@ class RefreshTokenReused(InvalidTransition):
 class AuthSession(Aggregate):
     """A signed-in session of one user."""
 
-    def __init__(self, user_id: UUID, refresh_hash: str, expires_at: datetime) -> None:
+    def __init__(
+        self, user_id: UUID, refresh_hash: str, expires_at: datetime, token_version: int
+    ) -> None:
         self.user_id = user_id
+        self.token_version = token_version
         self.refresh_hash = refresh_hash
         self.expires_at = expires_at
         self.used_hashes: tuple[str, ...] = ()
@@ -76,6 +81,7 @@ class AuthSession(Aggregate):
         refresh_hash: str,
         expires_at: datetime,
         client: str,
+        token_version: int,
         at: datetime,
     ) -> AuthSession:
         return cls._create(
@@ -85,8 +91,13 @@ class AuthSession(Aggregate):
             refresh_hash=refresh_hash,
             expires_at=expires_at,
             client=client[:64],
+            token_version=token_version,
             timestamp=at,
         )
+
+    def end(self, reason: str, *, at: datetime) -> None:
+        if not self.revoked:
+            self.trigger_event(SessionRevoked, reason=reason, timestamp=at)
 
     def rotate(
         self, presented_hash: str, new_hash: str, *, expires_at: datetime, at: datetime

@@ -53,14 +53,14 @@ COMMON_PASSWORDS = frozenset(
 )
 
 
-def check_password(password: str, *, username: str) -> None:
+def check_password(password: str, *, username: str, field: str = "password") -> None:
     """Raise InvalidInput unless the password meets the policy."""
     if len(password) < MIN_LENGTH:
-        raise InvalidInput("password", f"must be at least {MIN_LENGTH} characters")
+        raise InvalidInput(field, f"must be at least {MIN_LENGTH} characters")
     if len(password) > MAX_LENGTH:
-        raise InvalidInput("password", f"must be at most {MAX_LENGTH} characters")
+        raise InvalidInput(field, f"must be at most {MAX_LENGTH} characters")
     lowered = password.lower()
     if lowered in COMMON_PASSWORDS or len(set(lowered)) <= 2:
-        raise InvalidInput("password", "is too common; choose another")
+        raise InvalidInput(field, "is too common; choose another")
     if username and username.lower() in lowered:
-        raise InvalidInput("password", "must not contain the username")
+        raise InvalidInput(field, "must not contain the username")

@@ -104,7 +104,7 @@ class AuthController(Controller):
         if wait:
             raise HTTPException(
                 status_code=HTTP_429_TOO_MANY_REQUESTS,
-                detail="too many sign-in attempts from this address",
+                detail="too many failed sign-ins from this address",
                 headers={"Retry-After": str(wait)},
             )
         if data.grant_type != "password":
@@ -117,6 +117,7 @@ class AuthController(Controller):
                 at=datetime.now(UTC),
             )
         except LoginRefused:
+            cortex.login_limiter.record_failure(client)
             raise NotAuthorizedException(REFUSED, headers=CHALLENGE) from None
         return _tokens(cortex, pair)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 import msgspec
@@ -30,8 +31,13 @@ class EventController(Controller):
                     version=record.version,
                     type=record.type,
                     timestamp=record.timestamp,
-                    payload=msgspec.to_builtins(record.payload),
+                    payload=_redacted(msgspec.to_builtins(record.payload)),
                 )
                 for record in records
             ]
         )
+
+
+def _redacted(payload: dict[str, Any]) -> dict[str, Any]:
+    """Hashes of passwords and secrets stay in the log, not in API answers."""
+    return {key: "[redacted]" if key.endswith("_hash") else value for key, value in payload.items()}

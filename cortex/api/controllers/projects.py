@@ -170,6 +170,7 @@ class ProjectController(Controller):
         result = cortex.projects.set_member(
             project_id, user_id=data.user_id, role=ProjectRole(data.role), at=datetime.now(UTC)
         )
+        wait_for_position(cortex, "projects", result.position)  # the guard reads memberships
         return accepted(result)
 
     @delete(
@@ -183,4 +184,5 @@ class ProjectController(Controller):
         self, cortex: NamedDependency[Cortex], project_id: FromPath[UUID], user_id: FromPath[UUID]
     ) -> Response[CommandAccepted]:
         result = cortex.projects.remove_member(project_id, user_id=user_id, at=datetime.now(UTC))
+        wait_for_position(cortex, "projects", result.position)  # removal holds at once
         return accepted(result)
