@@ -14,10 +14,10 @@ from typing import Any
 
 from joserfc.jwk import OctKey, OKPKey, RSAKey
 
-from cortex.settings import Settings
+from cortex.settings import Settings, SettingsError
 
 
-class KeyError_(RuntimeError):
+class SigningKeyError(SettingsError):
     """The configured key cannot be used; the message names the variable."""
 
 
@@ -54,7 +54,7 @@ def _asymmetric(path: Path) -> SigningKeys:
     try:
         pem = path.read_bytes()
     except OSError as error:
-        raise KeyError_(
+        raise SigningKeyError(
             f"CORTEX_AUTH_PRIVATE_KEY_FILE: cannot read {path}: {error.strerror}"
         ) from None
     for key_class, algorithm in ((RSAKey, "RS256"), (OKPKey, "EdDSA")):
@@ -67,4 +67,6 @@ def _asymmetric(path: Path) -> SigningKeys:
         public.update(kid=kid, alg=algorithm, use="sig")
         verifying = key_class.import_key(key.as_dict(private=False))
         return SigningKeys(algorithm, key, verifying, {"keys": [public]})
-    raise KeyError_(f"CORTEX_AUTH_PRIVATE_KEY_FILE: {path} holds no RSA or Ed25519 private key")
+    raise SigningKeyError(
+        f"CORTEX_AUTH_PRIVATE_KEY_FILE: {path} holds no RSA or Ed25519 private key"
+    )

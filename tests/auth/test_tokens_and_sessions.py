@@ -546,14 +546,14 @@ def test_asymmetric_keys_publish_a_jwks_that_verifies_the_tokens(
 
 
 def test_an_unreadable_private_key_file_stops_start_up_naming_the_variable(tmp_path: Path) -> None:
-    from cortex.auth.keys import KeyError_, load_signing_keys
+    from cortex.auth.keys import SigningKeyError, load_signing_keys
 
     missing = auth_settings(tmp_path, CORTEX_AUTH_PRIVATE_KEY_FILE=str(tmp_path / "none.pem"))
-    with pytest.raises(KeyError_, match="CORTEX_AUTH_PRIVATE_KEY_FILE"):
+    with pytest.raises(SigningKeyError, match="CORTEX_AUTH_PRIVATE_KEY_FILE"):
         load_signing_keys(missing)
     junk = tmp_path / "junk.pem"
     junk.write_text("not a key")
-    with pytest.raises(KeyError_, match="CORTEX_AUTH_PRIVATE_KEY_FILE"):
+    with pytest.raises(SigningKeyError, match="CORTEX_AUTH_PRIVATE_KEY_FILE"):
         load_signing_keys(auth_settings(tmp_path, CORTEX_AUTH_PRIVATE_KEY_FILE=str(junk)))
 
 
