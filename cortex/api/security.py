@@ -176,7 +176,7 @@ def check(
     path: dict[str, Any],
     after: int | None = None,
 ) -> Principal:
-    """Everything the guard decides, synchronously (it runs in a worker thread)."""
+    """Everything the guard decides, synchronously (in a worker thread unless trivially cheap)."""
     if rule.public:
         return LOCAL_ADMIN if cortex.settings.auth.skip_auth else Principal(None, frozenset())
     if cortex.settings.auth.skip_auth:
@@ -220,9 +220,11 @@ async def authorize(
     authorization = connection.headers.get("authorization")
     path = dict(connection.path_params)
     after = _after(connection.query_params.get("after"))
-    if cortex.read_store.dialect == "sqlite" and after is None:
+    api_key = (authorization or "").partition(" ")[2].strip().startswith("ck_")
+    if cortex.read_store.dialect == "sqlite" and after is None and not api_key:
         # Primary-key reads of a local WAL-mode file never wait for writers and take a few
-        # microseconds: less than the hop to a worker thread that would wrap them.
+        # microseconds: less than the hop to a worker thread that would wrap them. Waits for
+        # ?after= and API keys (whose use may be recorded, a write) go to a worker thread.
         principal = check(cortex, rule, authorization, path)
     else:
         principal = await anyio.to_thread.run_sync(check, cortex, rule, authorization, path, after)
