@@ -7,15 +7,27 @@ from typing import Any
 from projections.store import ReadStore
 
 
-def token_state(store: ReadStore, user_id: str, session_id: str, jti: str) -> dict[str, Any] | None:
-    """One round trip: the user's version, roles and status, the session and the blacklist."""
+def token_state(
+    store: ReadStore,
+    user_id: str,
+    session_id: str,
+    jti: str,
+    *,
+    project_id: str | None = None,
+    idea_id: str | None = None,
+) -> dict[str, Any] | None:
+    """One round trip: the user's version, roles and status, the session and the blacklist,
+    and, for a route about a project (or an idea), the project and the user's role in it."""
     with store.reading() as cur:
         cur.execute(
             "SELECT u.token_version, u.disabled, u.roles,"
             " (SELECT s.revoked FROM auth_sessions s WHERE s.id = ?) AS session_revoked,"
-            " EXISTS (SELECT 1 FROM auth_token_blacklist b WHERE b.jti = ?) AS blacklisted"
+            " EXISTS (SELECT 1 FROM auth_token_blacklist b WHERE b.jti = ?) AS blacklisted,"
+            " (SELECT i.project_id FROM ideas i WHERE i.id = ?) AS idea_project_id,"
+            " (SELECT m.role FROM project_members m WHERE m.user_id = u.id AND m.project_id ="
+            "   COALESCE(?, (SELECT i.project_id FROM ideas i WHERE i.id = ?))) AS project_role"
             " FROM auth_users u WHERE u.id = ?",
-            (session_id, jti, user_id),
+            (session_id, jti, idea_id, project_id, idea_id, user_id),
         )
         return cur.fetchone()
 

@@ -8,7 +8,8 @@ of other teams' projects does not leak.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -41,6 +42,9 @@ class Principal:
     api_key_id: UUID | None = None
     key_projects: frozenset[str] | None = None
     key_role: ProjectRole | None = None
+    # Project id -> the caller's membership role there, read together with the token's state.
+    known_roles: Mapping[str, str | None] = field(default_factory=dict)
+    idea_project_id: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -57,11 +61,12 @@ class Principal:
         if self.is_admin:
             held: ProjectRole | None = ProjectRole.OWNER
         else:
-            member = (
-                auth_queries.project_role(cortex.read_store, project_id, str(self.user_id))
-                if self.user_id is not None
-                else None
-            )
+            if project_id in self.known_roles:
+                member = self.known_roles[project_id]
+            elif self.user_id is not None:
+                member = auth_queries.project_role(cortex.read_store, project_id, str(self.user_id))
+            else:
+                member = None
             held = ProjectRole(member) if member else None
             if held is None and Role.AUDITOR in self.roles:
                 held = ProjectRole.VIEWER
@@ -95,8 +100,18 @@ def require_project(
         raise PermissionDeniedException(f"needs the {needed} role in this project")
 
 
-def authenticate(cortex: Cortex, authorization: str | None, *, allow_api_keys: bool) -> Principal:
-    """The principal behind an ``Authorization: Bearer ...`` header, or 401."""
+def authenticate(
+    cortex: Cortex,
+    authorization: str | None,
+    *,
+    allow_api_keys: bool,
+    project_id: str | None = None,
+    idea_id: str | None = None,
+) -> Principal:
+    """The principal behind an ``Authorization: Bearer ...`` header, or 401.
+
+    With a project (or idea) id, the caller's role there is read in the same query.
+    """
     scheme, _, credential = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not credential.strip():
         raise NotAuthorizedException("a bearer token is required", headers=CHALLENGE)
@@ -110,7 +125,12 @@ def authenticate(cortex: Cortex, authorization: str | None, *, allow_api_keys: b
     except InvalidToken:
         raise NotAuthorizedException("invalid or expired token", headers=CHALLENGE) from None
     state = auth_queries.token_state(
-        cortex.read_store, str(claims.user_id), str(claims.session_id or ""), claims.jti
+        cortex.read_store,
+        str(claims.user_id),
+        str(claims.session_id or ""),
+        claims.jti,
+        project_id=project_id,
+        idea_id=idea_id,
     )
     if (
         state is None
@@ -120,7 +140,15 @@ def authenticate(cortex: Cortex, authorization: str | None, *, allow_api_keys: b
         or state["blacklisted"]
     ):
         raise NotAuthorizedException("the token was revoked", headers=CHALLENGE)
-    return Principal(user_id=claims.user_id, roles=_roles(state["roles"]), claims=claims)
+    idea_project = state["idea_project_id"]
+    scope = project_id or (str(idea_project) if idea_project else None)
+    return Principal(
+        user_id=claims.user_id,
+        roles=_roles(state["roles"]),
+        claims=claims,
+        known_roles={scope: state["project_role"]} if scope else {},
+        idea_project_id=str(idea_project) if idea_project else None,
+    )
 
 
 def _api_key_principal(cortex: Cortex, credential: str) -> Principal:
@@ -181,19 +209,29 @@ def check(
         return LOCAL_ADMIN if cortex.settings.auth.skip_auth else Principal(None, frozenset())
     if cortex.settings.auth.skip_auth:
         return LOCAL_ADMIN
-    principal = authenticate(cortex, authorization, allow_api_keys=rule.allow_api_keys)
-    if not (principal.is_admin or principal.roles & rule.roles):
-        raise PermissionDeniedException("your role does not allow this")
-    if rule.project in ("path", "idea") and after:
+    if rule.project in ("path", "idea") and after and authorization:
         # Read-your-writes reaches the guard too: membership and the idea's project come from
         # read models that may not have the caller's last command yet.
         wait_for_position(cortex, "projects", after)
         if rule.project == "idea":
             wait_for_position(cortex, "ideas", after)
+    project_id = str(path["project_id"]) if rule.project == "path" else None
+    idea_id = str(path["idea_id"]) if rule.project == "idea" else None
+    principal = authenticate(
+        cortex,
+        authorization,
+        allow_api_keys=rule.allow_api_keys,
+        project_id=project_id,
+        idea_id=idea_id,
+    )
+    if not (principal.is_admin or principal.roles & rule.roles):
+        raise PermissionDeniedException("your role does not allow this")
     if rule.project == "path":
         require_project(principal, cortex, path["project_id"], rule.project_role)
     elif rule.project == "idea":
-        project_id = auth_queries.idea_project_id(cortex.read_store, str(path["idea_id"]))
+        project_id = principal.idea_project_id
+        if project_id is None and principal.api_key_id is not None:
+            project_id = auth_queries.idea_project_id(cortex.read_store, str(path["idea_id"]))
         if project_id is None:
             raise NotFoundException(f"idea {path['idea_id']} not found")
         try:
