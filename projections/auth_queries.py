@@ -7,6 +7,23 @@ from typing import Any
 from projections.store import ReadStore
 
 
+TOKEN_STATE_SQL = (
+    "SELECT u.token_version, u.disabled, u.roles,"
+    " (SELECT s.revoked FROM auth_sessions s WHERE s.id = ?) AS session_revoked,"
+    " EXISTS (SELECT 1 FROM auth_token_blacklist b WHERE b.jti = ?) AS blacklisted,"
+    " (SELECT i.project_id FROM ideas i WHERE i.id = ?) AS idea_project_id,"
+    " (SELECT m.role FROM project_members m WHERE m.user_id = u.id AND m.project_id ="
+    "   COALESCE(?, (SELECT i.project_id FROM ideas i WHERE i.id = ?))) AS project_role"
+    " FROM auth_users u WHERE u.id = ?"
+)
+
+
+def token_state_params(
+    user_id: str, session_id: str, jti: str, project_id: str | None, idea_id: str | None
+) -> tuple[str | None, ...]:
+    return (session_id, jti, idea_id, project_id, idea_id, user_id)
+
+
 def token_state(
     store: ReadStore,
     user_id: str,
@@ -20,14 +37,7 @@ def token_state(
     and, for a route about a project (or an idea), the project and the user's role in it."""
     with store.reading() as cur:
         cur.execute(
-            "SELECT u.token_version, u.disabled, u.roles,"
-            " (SELECT s.revoked FROM auth_sessions s WHERE s.id = ?) AS session_revoked,"
-            " EXISTS (SELECT 1 FROM auth_token_blacklist b WHERE b.jti = ?) AS blacklisted,"
-            " (SELECT i.project_id FROM ideas i WHERE i.id = ?) AS idea_project_id,"
-            " (SELECT m.role FROM project_members m WHERE m.user_id = u.id AND m.project_id ="
-            "   COALESCE(?, (SELECT i.project_id FROM ideas i WHERE i.id = ?))) AS project_role"
-            " FROM auth_users u WHERE u.id = ?",
-            (session_id, jti, idea_id, project_id, idea_id, user_id),
+            TOKEN_STATE_SQL, token_state_params(user_id, session_id, jti, project_id, idea_id)
         )
         return cur.fetchone()
 

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import psycopg
 from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 Dialect = Literal["sqlite", "postgresql"]
 Params = Sequence[Any]
@@ -208,6 +208,35 @@ class PostgresReadStore(ReadStore):
 
     def close(self) -> None:
         self.pool.close()
+
+
+class AsyncPostgresReader:
+    """Queries on the event loop without a worker thread (for the per-request auth check).
+
+    Bound to the event loop that opens it; the app opens one lazily and closes it at shutdown.
+    """
+
+    def __init__(self, conninfo: str, *, pool_size: int = 5) -> None:
+        self._pool = AsyncConnectionPool(
+            conninfo,
+            min_size=1,
+            max_size=pool_size,
+            kwargs={"row_factory": dict_row, "autocommit": True},
+            open=False,
+            name="cortex-read-async",
+        )
+
+    async def open(self) -> None:
+        await self._pool.open()
+
+    async def fetchone(self, sql: str, params: Params) -> dict[str, Any] | None:
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(_pg_placeholders(sql), tuple(params))
+            row: dict[str, Any] | None = await cursor.fetchone()  # type: ignore[assignment]
+            return row
+
+    async def close(self) -> None:
+        await self._pool.close()
 
 
 def open_read_store(url: str, *, pool_size: int = 5, connect_timeout: float = 3.0) -> ReadStore:

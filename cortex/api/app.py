@@ -17,7 +17,7 @@ from cortex.api.controllers.projects import ProjectController
 from cortex.api.dependencies import provide_cortex
 from cortex.api.docs import openapi_config, static_assets
 from cortex.api.problems import EXCEPTION_HANDLERS
-from cortex.api.security import authorize, provide_principal
+from cortex.api.security import authorize, close_async_reader, provide_principal
 from cortex.bootstrap import Cortex, bootstrap
 from cortex.observability.logging import configure_logging
 from cortex.settings import Settings, get_settings
@@ -65,5 +65,6 @@ def create_app(*, cortex: Cortex | None = None, settings: Settings | None = None
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
         lifespan=[lifespan],
+        on_shutdown=[close_async_reader],
         request_max_body_size=settings.server.max_body_bytes,
     )

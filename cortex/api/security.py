@@ -26,7 +26,9 @@ from cortex.auth.passwords import digest, same_digest
 from cortex.auth.tokens import AccessClaims, InvalidToken
 from cortex.bootstrap import Cortex
 from cortex.domain.roles import PROJECT_ROLE_RANK, ProjectRole, Role, project_role_allows
+from cortex.eventstore.environment import read_store_url
 from projections import auth_queries
+from projections.store import AsyncPostgresReader
 
 _ROLE_NAMES = frozenset(role.value for role in Role)
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="cortex"'}
@@ -112,18 +114,12 @@ def authenticate(
 
     With a project (or idea) id, the caller's role there is read in the same query.
     """
-    scheme, _, credential = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not credential.strip():
-        raise NotAuthorizedException("a bearer token is required", headers=CHALLENGE)
-    credential = credential.strip()
+    credential = _bearer(authorization)
     if credential.startswith("ck_"):
         if not allow_api_keys:
             raise PermissionDeniedException("this route needs a user's token, not an API key")
         return _api_key_principal(cortex, credential)
-    try:
-        claims = cortex.tokens.verify(credential)
-    except InvalidToken:
-        raise NotAuthorizedException("invalid or expired token", headers=CHALLENGE) from None
+    claims = _verified(cortex, credential)
     state = auth_queries.token_state(
         cortex.read_store,
         str(claims.user_id),
@@ -132,6 +128,27 @@ def authenticate(
         project_id=project_id,
         idea_id=idea_id,
     )
+    return _user_principal(claims, state, project_id)
+
+
+def _bearer(authorization: str | None) -> str:
+    scheme, _, credential = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not credential.strip():
+        raise NotAuthorizedException("a bearer token is required", headers=CHALLENGE)
+    return credential.strip()
+
+
+def _verified(cortex: Cortex, token: str) -> AccessClaims:
+    try:
+        return cortex.tokens.verify(token)
+    except InvalidToken:
+        raise NotAuthorizedException("invalid or expired token", headers=CHALLENGE) from None
+
+
+def _user_principal(
+    claims: AccessClaims, state: dict[str, Any] | None, project_id: str | None
+) -> Principal:
+    """The user behind verified claims, unless the read models say the token was revoked."""
     if (
         state is None
         or state["disabled"]
@@ -224,6 +241,12 @@ def check(
         project_id=project_id,
         idea_id=idea_id,
     )
+    _enforce(cortex, rule, principal, path)
+    return principal
+
+
+def _enforce(cortex: Cortex, rule: Rule, principal: Principal, path: dict[str, Any]) -> None:
+    """The route's role and project rules (no I/O for users: their role was read with the token)."""
     if not (principal.is_admin or principal.roles & rule.roles):
         raise PermissionDeniedException("your role does not allow this")
     if rule.project == "path":
@@ -238,7 +261,6 @@ def check(
             require_project(principal, cortex, project_id, rule.project_role)
         except NotFoundException:
             raise NotFoundException(f"idea {path['idea_id']} not found") from None
-    return principal
 
 
 async def authorize(
@@ -259,7 +281,10 @@ async def authorize(
     path = dict(connection.path_params)
     after = _after(connection.query_params.get("after"))
     api_key = (authorization or "").partition(" ")[2].strip().startswith("ck_")
-    if cortex.read_store.dialect == "sqlite" and after is None and not api_key:
+    if cortex.read_store.dialect == "postgresql" and after is None and not api_key:
+        # The usual request: one query on the event loop, no worker-thread hop.
+        principal = await _check_async(connection, cortex, rule, authorization, path)
+    elif cortex.read_store.dialect == "sqlite" and after is None and not api_key:
         # Primary-key reads of a local WAL-mode file never wait for writers and take a few
         # microseconds: less than the hop to a worker thread that would wrap them. Waits for
         # ?after= and API keys (whose use may be recorded, a write) go to a worker thread.
@@ -267,6 +292,52 @@ async def authorize(
     else:
         principal = await anyio.to_thread.run_sync(check, cortex, rule, authorization, path, after)
     connection.state.principal = principal
+
+
+async def _check_async(
+    connection: ASGIConnection[Any, Any, Any, Any],
+    cortex: Cortex,
+    rule: Rule,
+    authorization: str | None,
+    path: dict[str, Any],
+) -> Principal:
+    """check() for a user's bearer token, with the read-model query awaited."""
+    claims = _verified(cortex, _bearer(authorization))
+    project_id = str(path["project_id"]) if rule.project == "path" else None
+    idea_id = str(path["idea_id"]) if rule.project == "idea" else None
+    reader = await _async_reader(connection, cortex)
+    state = await reader.fetchone(
+        auth_queries.TOKEN_STATE_SQL,
+        auth_queries.token_state_params(
+            str(claims.user_id), str(claims.session_id or ""), claims.jti, project_id, idea_id
+        ),
+    )
+    principal = _user_principal(claims, state, project_id)
+    _enforce(cortex, rule, principal, path)
+    return principal
+
+
+async def _async_reader(
+    connection: ASGIConnection[Any, Any, Any, Any], cortex: Cortex
+) -> AsyncPostgresReader:
+    """The app's async reader, opened on first use in the app's event loop."""
+    state = connection.app.state
+    reader: AsyncPostgresReader | None = state.get("auth_reader")
+    if reader is None:
+        reader = AsyncPostgresReader(
+            read_store_url(cortex.settings), pool_size=cortex.settings.database.pool_size
+        )
+        await reader.open()
+        state.auth_reader = reader
+    return reader
+
+
+async def close_async_reader(app: Any) -> None:
+    """Close the async reader at shutdown (registered by the app factory)."""
+    reader: AsyncPostgresReader | None = app.state.get("auth_reader")
+    if reader is not None:
+        app.state.auth_reader = None
+        await reader.close()
 
 
 def _after(value: str | None) -> int | None:
