@@ -6,8 +6,7 @@ from typing import Any
 
 from projections.store import ReadStore
 
-
-TOKEN_STATE_SQL = (
+CALLER_STATE_SQL = (
     "SELECT u.token_version, u.disabled, u.roles,"
     " (SELECT s.revoked FROM auth_sessions s WHERE s.id = ?) AS session_revoked,"
     " EXISTS (SELECT 1 FROM auth_token_blacklist b WHERE b.jti = ?) AS blacklisted,"
@@ -37,7 +36,7 @@ def token_state(
     and, for a route about a project (or an idea), the project and the user's role in it."""
     with store.reading() as cur:
         cur.execute(
-            TOKEN_STATE_SQL, token_state_params(user_id, session_id, jti, project_id, idea_id)
+            CALLER_STATE_SQL, token_state_params(user_id, session_id, jti, project_id, idea_id)
         )
         return cur.fetchone()
 

@@ -307,7 +307,7 @@ async def _check_async(
     idea_id = str(path["idea_id"]) if rule.project == "idea" else None
     reader = await _async_reader(connection, cortex)
     state = await reader.fetchone(
-        auth_queries.TOKEN_STATE_SQL,
+        auth_queries.CALLER_STATE_SQL,
         auth_queries.token_state_params(
             str(claims.user_id), str(claims.session_id or ""), claims.jti, project_id, idea_id
         ),
