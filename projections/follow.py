@@ -32,6 +32,9 @@ class PostgresWakeup:
             if self._conn is not None:
                 self._conn.close()
             self._conn = None
+        finally:
+            if self._closed and self._conn is not None:  # closed while we were waiting
+                self._conn.close()
 
     def close(self) -> None:
         self._closed = True
