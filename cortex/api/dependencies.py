@@ -5,12 +5,17 @@ from __future__ import annotations
 import base64
 import binascii
 import time
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
+from litestar import Response
 from litestar.datastructures import State
+from litestar.params import HeaderParameter, QueryParameter
+from litestar.status_codes import HTTP_200_OK
 
 from cortex.api.problems import InvalidQuery, ProjectionBehind
+from cortex.api.schemas.common import CommandAccepted
+from cortex.application.event_log import CommandResult
 from cortex.bootstrap import Cortex
 
 
@@ -74,3 +79,23 @@ def text_query(field: str, value: str | None) -> str | None:
     if value is not None and "\x00" in value:
         raise InvalidQuery(field, "must not contain NUL characters")
     return value
+
+
+IfMatch = Annotated[
+    str | None, HeaderParameter(name="If-Match", description='Expected version, e.g. "3"')
+]
+After = Annotated[
+    int | None,
+    QueryParameter(
+        ge=0, description="Wait until the read model has this log position (from a command)"
+    ),
+]
+
+
+def accepted(result: CommandResult, status_code: int = HTTP_200_OK) -> Response[CommandAccepted]:
+    """A command's answer: id, version and log position, with the version as ETag."""
+    return Response(
+        CommandAccepted(id=result.id, version=result.version, position=result.position),
+        status_code=status_code,
+        headers={"ETag": f'"{result.version}"'},
+    )

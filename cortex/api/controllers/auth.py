@@ -13,8 +13,7 @@ from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.params import Body, FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_429_TOO_MANY_REQUESTS
 
-from cortex.api.controllers.projects import accepted
-from cortex.api.dependencies import wait_for_position
+from cortex.api.dependencies import accepted, wait_for_position
 from cortex.api.problems import COMMAND_PROBLEMS, QUERY_PROBLEMS
 from cortex.api.schemas.auth import (
     ApiKeyIssued,

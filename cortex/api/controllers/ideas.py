@@ -12,8 +12,10 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from cortex.api.controllers.projects import After, IfMatch, accepted
 from cortex.api.dependencies import (
+    After,
+    IfMatch,
+    accepted,
     decode_cursor,
     encode_cursor,
     expected_version,

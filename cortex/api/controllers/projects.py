@@ -9,10 +9,13 @@ from uuid import UUID, uuid4
 import msgspec
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from cortex.api.dependencies import (
+    After,
+    IfMatch,
+    accepted,
     decode_cursor,
     encode_cursor,
     expected_version,
@@ -24,28 +27,9 @@ from cortex.api.schemas.common import CommandAccepted
 from cortex.api.schemas.projects import CreateProject, ProjectPage, ProjectRead, UpdateProject
 from cortex.api.security import Principal
 from cortex.application.errors import NotFound
-from cortex.application.event_log import CommandResult
 from cortex.bootstrap import Cortex
 from cortex.domain.roles import ProjectRole
 from projections.projects import get_project, list_projects
-
-IfMatch = Annotated[
-    str | None, HeaderParameter(name="If-Match", description='Expected version, e.g. "3"')
-]
-After = Annotated[
-    int | None,
-    QueryParameter(
-        ge=0, description="Wait until the read model has this log position (from a command)"
-    ),
-]
-
-
-def accepted(result: CommandResult, status_code: int = HTTP_200_OK) -> Response[CommandAccepted]:
-    return Response(
-        CommandAccepted(id=result.id, version=result.version, position=result.position),
-        status_code=status_code,
-        headers={"ETag": f'"{result.version}"'},
-    )
 
 
 class ProjectController(Controller):
