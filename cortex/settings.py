@@ -53,6 +53,39 @@ class AuthSettings(msgspec.Struct, frozen=True, kw_only=True):
     login_attempts_per_address: int = 30
 
 
+class StorageSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Where originals are kept: a local folder, or an S3-compatible bucket when one is named."""
+
+    dir: str = ""
+    bucket: str = ""
+    endpoint_url: str = ""
+    access_key: str = ""
+    secret_key: str = ""
+    region: str = "us-east-1"
+    purge_grace_seconds: float = 300.0
+
+
+class IngestSettings(msgspec.Struct, frozen=True, kw_only=True):
+    max_bytes: int = 50 * 1024 * 1024
+    max_files: int = 100
+    max_archive_members: int = 1000
+    max_archive_bytes: int = 200 * 1024 * 1024
+    max_attempts: int = 3
+    retry_backoff_seconds: float = 2.0
+    reconcile_seconds: float = 60.0
+    chunk_tokens: int = 200
+    chunk_overlap_tokens: int = 32
+    tokenizer_dir: str = ""
+
+
+class WorkerSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Dramatiq: the Redis broker when a URL is given, else an in-process broker and worker."""
+
+    redis_url: str = ""
+    in_process: bool = True
+    threads: int = 2
+
+
 class LogSettings(msgspec.Struct, frozen=True, kw_only=True):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     json: bool = True
@@ -67,10 +100,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     projections: ProjectionSettings = ProjectionSettings()
     log: LogSettings = LogSettings()
     auth: AuthSettings = AuthSettings()
+    storage: StorageSettings = StorageSettings()
+    ingest: IngestSettings = IngestSettings()
+    workers: WorkerSettings = WorkerSettings()
 
     @property
     def uses_postgres(self) -> bool:
         return self.database.url.startswith(("postgresql://", "postgres://"))
+
+    @property
+    def storage_dir(self) -> str:
+        return self.storage.dir or f"{self.var_dir}/storage"
 
 
 # Environment variable -> path in the Settings tree. The README's configuration table follows it.
@@ -98,6 +138,26 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "CORTEX_AUTH_AUDIENCE": ("auth", "audience"),
     "CORTEX_SKIP_AUTH": ("auth", "skip_auth"),
     "CORTEX_LOGIN_ATTEMPTS_PER_ADDRESS": ("auth", "login_attempts_per_address"),
+    "CORTEX_STORAGE_DIR": ("storage", "dir"),
+    "CORTEX_STORAGE_BUCKET": ("storage", "bucket"),
+    "CORTEX_STORAGE_ENDPOINT_URL": ("storage", "endpoint_url"),
+    "CORTEX_STORAGE_ACCESS_KEY": ("storage", "access_key"),
+    "CORTEX_STORAGE_SECRET_KEY": ("storage", "secret_key"),
+    "CORTEX_STORAGE_REGION": ("storage", "region"),
+    "CORTEX_STORAGE_PURGE_GRACE_SECONDS": ("storage", "purge_grace_seconds"),
+    "CORTEX_INGEST_MAX_BYTES": ("ingest", "max_bytes"),
+    "CORTEX_INGEST_MAX_FILES": ("ingest", "max_files"),
+    "CORTEX_INGEST_MAX_ARCHIVE_MEMBERS": ("ingest", "max_archive_members"),
+    "CORTEX_INGEST_MAX_ARCHIVE_BYTES": ("ingest", "max_archive_bytes"),
+    "CORTEX_INGEST_MAX_ATTEMPTS": ("ingest", "max_attempts"),
+    "CORTEX_INGEST_RETRY_BACKOFF_SECONDS": ("ingest", "retry_backoff_seconds"),
+    "CORTEX_INGEST_RECONCILE_SECONDS": ("ingest", "reconcile_seconds"),
+    "CORTEX_CHUNK_TOKENS": ("ingest", "chunk_tokens"),
+    "CORTEX_CHUNK_OVERLAP_TOKENS": ("ingest", "chunk_overlap_tokens"),
+    "CORTEX_TOKENIZER_DIR": ("ingest", "tokenizer_dir"),
+    "CORTEX_REDIS_URL": ("workers", "redis_url"),
+    "CORTEX_WORKERS_IN_PROCESS": ("workers", "in_process"),
+    "CORTEX_WORKER_THREADS": ("workers", "threads"),
     "CORTEX_LOG_LEVEL": ("log", "level"),
     "CORTEX_LOG_JSON": ("log", "json"),
 }
@@ -106,7 +166,11 @@ VARIABLES: dict[str, tuple[str, ...]] = {
 PROFILE_DEFAULTS: dict[str, dict[str, str]] = {
     "local": {"CORTEX_SKIP_AUTH": "true"},
     "strix": {},
-    "production": {"CORTEX_AUTO_MIGRATE": "false", "CORTEX_PROJECTIONS_IN_PROCESS": "false"},
+    "production": {
+        "CORTEX_AUTO_MIGRATE": "false",
+        "CORTEX_PROJECTIONS_IN_PROCESS": "false",
+        "CORTEX_WORKERS_IN_PROCESS": "false",
+    },
 }
 
 _BOUNDS: dict[str, tuple[float, float]] = {
@@ -121,6 +185,17 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "CORTEX_ACCESS_TOKEN_MINUTES": (1, 24 * 60),
     "CORTEX_REFRESH_TOKEN_DAYS": (1, 365),
     "CORTEX_LOGIN_ATTEMPTS_PER_ADDRESS": (1, 100_000),
+    "CORTEX_STORAGE_PURGE_GRACE_SECONDS": (0, 30 * 86400),
+    "CORTEX_INGEST_MAX_BYTES": (1, 1 << 40),
+    "CORTEX_INGEST_MAX_FILES": (1, 10_000),
+    "CORTEX_INGEST_MAX_ARCHIVE_MEMBERS": (1, 1_000_000),
+    "CORTEX_INGEST_MAX_ARCHIVE_BYTES": (1, 1 << 42),
+    "CORTEX_INGEST_MAX_ATTEMPTS": (1, 100),
+    "CORTEX_INGEST_RETRY_BACKOFF_SECONDS": (0, 3600),
+    "CORTEX_INGEST_RECONCILE_SECONDS": (0.1, 86400),
+    "CORTEX_CHUNK_TOKENS": (16, 8192),
+    "CORTEX_CHUNK_OVERLAP_TOKENS": (0, 4096),
+    "CORTEX_WORKER_THREADS": (1, 256),
 }
 
 
@@ -184,6 +259,18 @@ def _check(settings: Settings, values: Mapping[str, str]) -> None:
                 f"{name}: expected sqlite:///PATH or postgresql://USER@HOST:PORT/DATABASE, "
                 f"got {url.split('://')[0]}://..."
             )
+    if settings.ingest.chunk_overlap_tokens * 2 > settings.ingest.chunk_tokens:
+        raise SettingsError(
+            "CORTEX_CHUNK_OVERLAP_TOKENS: must be at most half of CORTEX_CHUNK_TOKENS, "
+            f"got {settings.ingest.chunk_overlap_tokens} of {settings.ingest.chunk_tokens}"
+        )
+    redis_url = settings.workers.redis_url
+    if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingsError("CORTEX_REDIS_URL: expected redis://HOST:PORT/DB")
+    if not settings.workers.in_process and not redis_url:
+        raise SettingsError(
+            "CORTEX_WORKERS_IN_PROCESS: workers out of process need CORTEX_REDIS_URL"
+        )
     if settings.profile == "production" and not settings.uses_postgres:
         raise SettingsError("CORTEX_DATABASE_URL: the production profile needs postgresql://...")
     if settings.profile != "local" and len(settings.auth.secret) < 32:

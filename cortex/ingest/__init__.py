@@ -1,0 +1,1 @@
+"""Content handling for ingest: names, type sniffing, archives, extraction and chunking (pure)."""

@@ -1,0 +1,1 @@
+"""Object storage for uploaded originals: a local folder or an S3-compatible bucket."""
