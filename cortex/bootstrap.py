@@ -5,13 +5,19 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cache
 
+import dramatiq
 import structlog
 
 from cortex.application.auth import AuthService
+from cortex.application.content_purge import ContentPurger
+from cortex.application.documents import DocumentService
 from cortex.application.event_log import EventLog
 from cortex.application.history import HistoryService
 from cortex.application.ideas import IdeaService
+from cortex.application.ingest_pipeline import ChunkingPolicy, IngestPipeline
+from cortex.application.jobs import NoQueue
 from cortex.application.projects import ProjectService
 from cortex.auth.keys import SigningKeys, load_signing_keys
 from cortex.auth.rate_limit import AttemptLimiter
@@ -22,7 +28,15 @@ from cortex.eventstore.environment import (
     read_store_url,
     schema_lock,
 )
+from cortex.ingest.tokenizer import ChunkTokenizer
+from cortex.observability import metrics
 from cortex.settings import Settings
+from cortex.storage.base import ObjectStore
+from cortex.storage.factory import open_object_store
+from cortex.workers.actors import Actors, DramatiqQueue, register_actors
+from cortex.workers.broker import build_broker, is_in_memory
+from cortex.workers.reconciler import Reconciler
+from projections import document_queries
 from projections.follow import PostgresWakeup
 from projections.migrate import migrate
 from projections.registry import PROJECTIONS
@@ -47,9 +61,40 @@ class Cortex:
     keys: SigningKeys
     login_limiter: AttemptLimiter
     runners: dict[str, ProjectionRunner]
+    store: ObjectStore
+    documents: DocumentService
+    broker: dramatiq.Broker
+    actors: Actors
+    reconciler: Reconciler
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
     _wakeups: list[Wakeup] = field(default_factory=list)
+    _worker: dramatiq.Worker | None = None
+
+    def start_workers(self, queues: set[str] | None = None, threads: int | None = None) -> None:
+        """Consume the queues in this process (Dramatiq worker threads) and run the reconciler."""
+        self._worker = dramatiq.Worker(
+            self.broker,
+            queues=queues or {"ingest"},
+            worker_threads=threads or self.settings.workers.threads,
+            worker_timeout=100,
+        )
+        self._worker.start()
+        self.start_reconciler()
+
+    def start_reconciler(self) -> None:
+        period = self.settings.ingest.reconcile_seconds
+        # An in-memory queue starts empty: everything owed is re-sent at once.
+        first = 0.0 if is_in_memory(self.broker) else period
+        thread = threading.Thread(
+            target=self.reconciler.run_forever,
+            args=(self._stop,),
+            kwargs={"first_stale": first, "period": period},
+            name="reconciler",
+            daemon=True,
+        )
+        self._threads.append(thread)
+        thread.start()
 
     def start_projections(self) -> None:
         """Follow the log with every projector, one thread each, until close()."""
@@ -81,10 +126,14 @@ class Cortex:
 
     def close(self) -> None:
         self._stop.set()
+        if self._worker is not None:
+            self._worker.stop(timeout=10_000)
         for wakeup in self._wakeups:
             wakeup.close()
         for thread in self._threads:
             thread.join(timeout=10)
+        self.broker.close()
+        self.store.close()
         self.read_store.close()
         self.log.close()
 
@@ -123,10 +172,46 @@ def bootstrap(settings: Settings, *, migrate_read_store: bool | None = None) -> 
         )
         for name, projection in PROJECTIONS.items()
     }
+    store = open_object_store(settings)
+    documents = DocumentService(log, NoQueue())
+    ingest = settings.ingest
+    pipeline = IngestPipeline(
+        documents,
+        store,
+        cache(lambda: ChunkTokenizer(ingest.tokenizer_dir or None)),
+        ChunkingPolicy(ingest.chunk_tokens, ingest.chunk_overlap_tokens),
+        max_attempts=ingest.max_attempts,
+        on_stage=lambda stage, seconds: metrics.INGEST_STAGE_SECONDS.labels(stage).observe(seconds),
+    )
+    purger = ContentPurger(
+        documents,
+        store,
+        lambda key, document_id: document_queries.storage_key_in_use(read_store, key, document_id),
+        grace=timedelta(seconds=settings.storage.purge_grace_seconds),
+    )
+    broker = build_broker(settings)
+    actors = register_actors(
+        broker,
+        pipeline,
+        purger,
+        max_attempts=ingest.max_attempts,
+        backoff_seconds=ingest.retry_backoff_seconds,
+    )
+    documents.queue = DramatiqQueue(actors)
+    reconciler = Reconciler(
+        lambda stale: document_queries.owed_jobs(read_store, stale),
+        lambda stale: document_queries.owed_purges(read_store, stale),
+        documents.queue,
+    )
     return Cortex(
         settings=settings,
         log=log,
         read_store=read_store,
+        store=store,
+        documents=documents,
+        broker=broker,
+        actors=actors,
+        reconciler=reconciler,
         projects=ProjectService(log),
         ideas=IdeaService(log),
         history=HistoryService(log),

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from projections.auth import AuthProjection
 from projections.base import SqlProjection
+from projections.chunks import ChunksProjection
+from projections.documents import DocumentsProjection
 from projections.ideas import IdeasProjection
+from projections.ingest_jobs import IngestJobsProjection
 from projections.projects import ProjectsProjection
 
 PROJECTIONS: dict[str, type[SqlProjection]] = {
     projection.name: projection
-    for projection in (ProjectsProjection, IdeasProjection, AuthProjection)
+    for projection in (
+        ProjectsProjection,
+        IdeasProjection,
+        AuthProjection,
+        DocumentsProjection,
+        IngestJobsProjection,
+        ChunksProjection,
+    )
 }

@@ -41,6 +41,8 @@ def create_app(*, cortex: Cortex | None = None, settings: Settings | None = None
         owned = bootstrap(settings)
         if settings.projections.in_process:
             owned.start_projections()
+        if settings.workers.in_process:
+            owned.start_workers()
         app.state.cortex = owned
         try:
             yield

@@ -51,8 +51,12 @@ class ContentPurger:
             modified = self._store.modified_at(key)
             if modified is None:
                 continue
-            if self._clock() - modified < self._grace:
-                raise RetryLater(f"{key} was stored less than {self._grace} ago")
+            age = self._clock() - modified
+            if age < self._grace:
+                raise RetryLater(
+                    f"{key} was stored less than {self._grace} ago",
+                    delay_seconds=(self._grace - age).total_seconds(),
+                )
             self._store.delete(key)
             removed.append(key)
         with suppress(InvalidTransition):  # purged by another delivery meanwhile

@@ -35,7 +35,12 @@ class Outcome(StrEnum):
 
 
 class RetryLater(Exception):
-    """The attempt failed for a reason that may pass (storage down); the queue retries it."""
+    """The attempt failed for a reason that may pass (storage down); the queue retries it,
+    after ``delay_seconds`` when given, else with its exponential backoff."""
+
+    def __init__(self, reason: str, *, delay_seconds: float | None = None) -> None:
+        super().__init__(reason)
+        self.delay_seconds = delay_seconds
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ class IngestRequested(AggregateEvent):
     """Work is owed: extract, chunk and index one version of the document."""
 
     job_id: UUID
+    project_id: UUID
     version: int
     reason: str
 
@@ -181,7 +182,12 @@ class Document(Aggregate):
             timestamp=at,
         )
         document.trigger_event(
-            IngestRequested, job_id=job_id, version=1, reason="upload", timestamp=at
+            IngestRequested,
+            job_id=job_id,
+            project_id=project_id,
+            version=1,
+            reason="upload",
+            timestamp=at,
         )
         return document
 
@@ -210,7 +216,12 @@ class Document(Aggregate):
             timestamp=at,
         )
         self.trigger_event(
-            IngestRequested, job_id=job_id, version=number, reason="new_version", timestamp=at
+            IngestRequested,
+            job_id=job_id,
+            project_id=self.project_id,
+            version=number,
+            reason="new_version",
+            timestamp=at,
         )
         return number
 
@@ -225,6 +236,7 @@ class Document(Aggregate):
         self.trigger_event(
             IngestRequested,
             job_id=job_id,
+            project_id=self.project_id,
             version=self.latest_version,
             reason="reingest",
             timestamp=at,

@@ -1,0 +1,50 @@
+"""Re-sends owed work: jobs whose last event is not terminal, deletions not yet purged.
+
+Runs at start-up and then periodically. It reads the read models (derived from the events), so
+it may re-send a job that has just finished; the actors are idempotent and do nothing then.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from uuid import UUID
+
+import structlog
+
+from cortex.application.jobs import JobQueue
+
+logger = structlog.get_logger("cortex.reconciler")
+
+OwedJobs = Callable[[float], list[tuple[UUID, UUID]]]
+OwedPurges = Callable[[float], list[UUID]]
+
+
+class Reconciler:
+    def __init__(self, owed_jobs: OwedJobs, owed_purges: OwedPurges, queue: JobQueue) -> None:
+        self._owed_jobs = owed_jobs
+        self._owed_purges = owed_purges
+        self._queue = queue
+
+    def run_once(self, stale_seconds: float) -> int:
+        """Re-send what has been owed, untouched, for at least ``stale_seconds``."""
+        sent = 0
+        for document_id, job_id in self._owed_jobs(stale_seconds):
+            self._queue.ingest(document_id, job_id)
+            sent += 1
+        for document_id in self._owed_purges(stale_seconds):
+            self._queue.purge(document_id)
+            sent += 1
+        if sent:
+            logger.info("owed_work_resent", messages=sent, stale_seconds=stale_seconds)
+        return sent
+
+    def run_forever(self, stop: threading.Event, *, first_stale: float, period: float) -> None:
+        stale = first_stale
+        while not stop.is_set():
+            try:
+                self.run_once(stale)
+            except Exception:
+                logger.exception("reconcile_failed")
+            stale = period
+            stop.wait(period)
