@@ -17,6 +17,7 @@ from cortex.application.event_log import EventLog
 from cortex.application.history import HistoryService
 from cortex.application.ideas import IdeaService
 from cortex.application.ingest_pipeline import ChunkingPolicy, IngestPipeline
+from cortex.application.intake import DocumentIntake
 from cortex.application.jobs import NoQueue
 from cortex.application.projects import ProjectService
 from cortex.auth.keys import SigningKeys, load_signing_keys
@@ -63,6 +64,7 @@ class Cortex:
     runners: dict[str, ProjectionRunner]
     store: ObjectStore
     documents: DocumentService
+    intake: DocumentIntake
     broker: dramatiq.Broker
     actors: Actors
     reconciler: Reconciler
@@ -209,6 +211,7 @@ def bootstrap(settings: Settings, *, migrate_read_store: bool | None = None) -> 
         read_store=read_store,
         store=store,
         documents=documents,
+        intake=DocumentIntake(documents, store),
         broker=broker,
         actors=actors,
         reconciler=reconciler,

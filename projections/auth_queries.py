@@ -6,21 +6,35 @@ from typing import Any
 
 from projections.store import ReadStore
 
-CALLER_STATE_SQL = (
-    "SELECT u.token_version, u.disabled, u.roles,"
-    " (SELECT s.revoked FROM auth_sessions s WHERE s.id = ?) AS session_revoked,"
-    " EXISTS (SELECT 1 FROM auth_token_blacklist b WHERE b.jti = ?) AS blacklisted,"
-    " (SELECT i.project_id FROM ideas i WHERE i.id = ?) AS idea_project_id,"
-    " (SELECT m.role FROM project_members m WHERE m.user_id = u.id AND m.project_id ="
-    "   COALESCE(?, (SELECT i.project_id FROM ideas i WHERE i.id = ?))) AS project_role"
-    " FROM auth_users u WHERE u.id = ?"
-)
+# Routes about a project-scoped resource find its project through the resource's read model.
+RESOURCE_TABLES = {"idea": "ideas", "document": "documents", "ingest_job": "ingest_jobs"}
+
+
+def _caller_state_sql(table: str) -> str:
+    return (
+        "SELECT u.token_version, u.disabled, u.roles,"
+        " (SELECT s.revoked FROM auth_sessions s WHERE s.id = ?) AS session_revoked,"
+        " EXISTS (SELECT 1 FROM auth_token_blacklist b WHERE b.jti = ?) AS blacklisted,"
+        f" (SELECT r.project_id FROM {table} r WHERE r.id = ?) AS resource_project_id,"
+        " (SELECT m.role FROM project_members m WHERE m.user_id = u.id AND m.project_id ="
+        f"   COALESCE(?, (SELECT r.project_id FROM {table} r WHERE r.id = ?))) AS project_role"
+        " FROM auth_users u WHERE u.id = ?"
+    )
+
+
+CALLER_STATE_SQL = {kind: _caller_state_sql(table) for kind, table in RESOURCE_TABLES.items()}
+Resource = tuple[str, str]  # (kind, id)
+
+
+def caller_state_sql(resource: Resource | None) -> str:
+    return CALLER_STATE_SQL[resource[0] if resource else "idea"]
 
 
 def token_state_params(
-    user_id: str, session_id: str, jti: str, project_id: str | None, idea_id: str | None
+    user_id: str, session_id: str, jti: str, project_id: str | None, resource: Resource | None
 ) -> tuple[str | None, ...]:
-    return (session_id, jti, idea_id, project_id, idea_id, user_id)
+    resource_id = resource[1] if resource else None
+    return (session_id, jti, resource_id, project_id, resource_id, user_id)
 
 
 def token_state(
@@ -30,13 +44,14 @@ def token_state(
     jti: str,
     *,
     project_id: str | None = None,
-    idea_id: str | None = None,
+    resource: Resource | None = None,
 ) -> dict[str, Any] | None:
     """One round trip: the user's version, roles and status, the session and the blacklist,
-    and, for a route about a project (or an idea), the project and the user's role in it."""
+    and, for a route about a project (or a resource in one), the project and the user's role."""
     with store.reading() as cur:
         cur.execute(
-            CALLER_STATE_SQL, token_state_params(user_id, session_id, jti, project_id, idea_id)
+            caller_state_sql(resource),
+            token_state_params(user_id, session_id, jti, project_id, resource),
         )
         return cur.fetchone()
 
@@ -62,11 +77,13 @@ def project_role(store: ReadStore, project_id: str, user_id: str) -> str | None:
     return None if row is None else str(row["role"])
 
 
-def idea_project_id(store: ReadStore, idea_id: str) -> str | None:
+def resource_project_id(store: ReadStore, resource: Resource) -> str | None:
+    """The project a resource belongs to, or None when there is no such resource."""
+    table = RESOURCE_TABLES[resource[0]]
     with store.reading() as cur:
-        cur.execute("SELECT project_id FROM ideas WHERE id = ?", (idea_id,))
+        cur.execute(f"SELECT project_id FROM {table} WHERE id = ?", (resource[1],))
         row = cur.fetchone()
-    return None if row is None else str(row["project_id"])
+        return str(row["project_id"]) if row else None
 
 
 def member_project_ids(store: ReadStore, user_id: str) -> list[str]:

@@ -10,9 +10,11 @@ from litestar import Litestar
 from litestar.di import Provide
 
 from cortex.api.controllers.auth import AuthController, JwksController
+from cortex.api.controllers.documents import DocumentController
 from cortex.api.controllers.events import EventController
 from cortex.api.controllers.health import HealthController
 from cortex.api.controllers.ideas import IdeaController
+from cortex.api.controllers.ingest_jobs import IngestJobController
 from cortex.api.controllers.projects import ProjectController
 from cortex.api.dependencies import provide_cortex
 from cortex.api.docs import openapi_config, static_assets
@@ -53,6 +55,8 @@ def create_app(*, cortex: Cortex | None = None, settings: Settings | None = None
         route_handlers=[
             ProjectController,
             IdeaController,
+            DocumentController,
+            IngestJobController,
             EventController,
             HealthController,
             AuthController,

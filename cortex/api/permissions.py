@@ -2,7 +2,8 @@
 
 ``roles``: global roles that may call the route at all (admins always may).
 ``project``: how the route finds the project whose membership it needs, and the least project
-role: from a path parameter, from the idea in the path, or checked in the handler (a project id
+role: from a path parameter, from the resource (idea, document, ingest job) in the path, or checked
+in the handler (a project id
 in the body, or a list filtered to the caller's projects).
 """
 
@@ -13,7 +14,11 @@ from typing import Literal
 
 from cortex.domain.roles import ProjectRole, Role
 
-ProjectSource = Literal["path", "idea", "handler"]
+ProjectSource = Literal["path", "idea", "document", "ingest_job", "handler"]
+# Resource kinds whose project the guard finds, and the path parameter naming the resource.
+RESOURCE_PATH_PARAMETERS = {"idea": "idea_id", "document": "document_id", "ingest_job": "job_id"}
+# The read model each resource kind is found in (what ?after= waits for).
+RESOURCE_PROJECTIONS = {"idea": "ideas", "document": "documents", "ingest_job": "ingest_jobs"}
 EVERYONE = frozenset(Role)
 READERS = EVERYONE
 WRITERS = frozenset({Role.ADMIN, Role.EDITOR})
@@ -72,6 +77,19 @@ PERMISSIONS: dict[str, Rule] = {
     "voteOnIdea": Rule(roles=WRITERS, project="idea", project_role=ProjectRole.EDITOR),
     "linkIdea": Rule(roles=WRITERS, project="idea", project_role=ProjectRole.EDITOR),
     "deleteIdea": Rule(roles=WRITERS, project="idea", project_role=ProjectRole.EDITOR),
+    # Documents and ingest.
+    "uploadDocuments": Rule(roles=WRITERS, project="path", project_role=ProjectRole.EDITOR),
+    "listDocuments": Rule(roles=READERS, project="path"),
+    "getDocument": Rule(roles=READERS, project="document"),
+    "getDocumentContent": Rule(roles=READERS, project="document"),
+    "listDocumentChunks": Rule(roles=READERS, project="document"),
+    "uploadDocumentVersion": Rule(
+        roles=WRITERS, project="document", project_role=ProjectRole.EDITOR
+    ),
+    "reingestDocument": Rule(roles=WRITERS, project="document", project_role=ProjectRole.EDITOR),
+    "deleteDocument": Rule(roles=WRITERS, project="document", project_role=ProjectRole.EDITOR),
+    "getIngestJob": Rule(roles=READERS, project="ingest_job"),
+    "listIngestJobs": Rule(roles=READERS, project="handler"),
     # History.
     "listAggregateEvents": Rule(roles=AUDIT),
 }

@@ -23,6 +23,8 @@ from cortex.api.schemas.common import Problem
 from cortex.api.validation import body_errors
 from cortex.application.errors import NotFound, VersionConflict
 from cortex.domain.errors import AggregateGone, DomainError, InvalidInput, InvalidTransition
+from cortex.ingest.errors import RejectedUpload
+from cortex.storage.base import StorageUnavailable
 
 logger = structlog.get_logger("cortex.api")
 PROBLEM_JSON = "application/problem+json"
@@ -50,9 +52,10 @@ _DESCRIPTIONS = {
     400: "Malformed request or invalid fields (each listed in `errors`)",
     404: "No such resource",
     409: "Version conflict (`current_version`) or a change the current state forbids",
-    413: "Request body too large",
+    413: "Request body or a file too large (or an archive expanding beyond the limits)",
+    415: "A file type that is not accepted (sniffed from the content, not the declared type)",
     422: "A well-typed value that cannot be used",
-    503: "Read model not caught up with `after` yet (see Retry-After)",
+    503: "Read model not caught up with `after` yet, or storage down (see Retry-After)",
 }
 
 
@@ -179,6 +182,30 @@ def handle_domain_error(request: Request[Any, Any, Any], exc: Exception) -> Resp
     return _respond(request, problem)
 
 
+def handle_rejected_upload(request: Request[Any, Any, Any], exc: RejectedUpload) -> Response[bytes]:
+    problem = Problem(
+        title=_title(exc.status),
+        status=exc.status,
+        detail=str(exc),
+        instance=request.url.path,
+        errors=[{"field": "file", "file": exc.file, "message": exc.message}] if exc.file else [],
+    )
+    return _respond(request, problem)
+
+
+def handle_storage_unavailable(
+    request: Request[Any, Any, Any], exc: StorageUnavailable
+) -> Response[bytes]:
+    logger.warning("storage_unavailable", path=request.url.path, error=str(exc))
+    problem = Problem(
+        title="Storage unavailable",
+        status=HTTP_503_SERVICE_UNAVAILABLE,
+        detail="object storage cannot be reached; nothing was recorded, try again",
+        instance=request.url.path,
+    )
+    return _respond(request, problem, **{"Retry-After": "5"})
+
+
 def handle_undecodable_body(
     request: Request[Any, Any, Any], exc: UnicodeDecodeError
 ) -> Response[bytes]:
@@ -221,5 +248,7 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     ProjectionBehind: handle_domain_error,
     InvalidQuery: handle_domain_error,
     UnicodeDecodeError: handle_undecodable_body,
+    RejectedUpload: handle_rejected_upload,
+    StorageUnavailable: handle_storage_unavailable,
     Exception: handle_unexpected,
 }

@@ -2,8 +2,8 @@
 
 One guard runs for every route. It looks the route up in ``permissions.PERMISSIONS`` by operation
 id, authenticates the caller, checks the global roles and, where the route names a project (in the
-path or through an idea), the caller's project role. Non-members get 404, so that the existence
-of other teams' projects does not leak.
+path, or through the idea, document or ingest job in the path), the caller's project role.
+Non-members get 404, so that the existence of other teams' projects does not leak.
 """
 
 from __future__ import annotations
@@ -21,7 +21,12 @@ from litestar.exceptions import NotAuthorizedException, NotFoundException, Permi
 from litestar.handlers.base import BaseRouteHandler
 
 from cortex.api.dependencies import wait_for_position
-from cortex.api.permissions import PERMISSIONS, Rule
+from cortex.api.permissions import (
+    PERMISSIONS,
+    RESOURCE_PATH_PARAMETERS,
+    RESOURCE_PROJECTIONS,
+    Rule,
+)
 from cortex.auth.passwords import digest, same_digest
 from cortex.auth.tokens import AccessClaims, InvalidToken
 from cortex.bootstrap import Cortex
@@ -46,7 +51,7 @@ class Principal:
     key_role: ProjectRole | None = None
     # Project id -> the caller's membership role there, read together with the token's state.
     known_roles: Mapping[str, str | None] = field(default_factory=dict)
-    idea_project_id: str | None = None
+    resource_project_id: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -108,11 +113,12 @@ def authenticate(
     *,
     allow_api_keys: bool,
     project_id: str | None = None,
-    idea_id: str | None = None,
+    resource: auth_queries.Resource | None = None,
 ) -> Principal:
     """The principal behind an ``Authorization: Bearer ...`` header, or 401.
 
-    With a project (or idea) id, the caller's role there is read in the same query.
+    With a project id (or a resource in a project), the caller's role there is read in the
+    same query.
     """
     credential = _bearer(authorization)
     if credential.startswith("ck_"):
@@ -126,7 +132,7 @@ def authenticate(
         str(claims.session_id or ""),
         claims.jti,
         project_id=project_id,
-        idea_id=idea_id,
+        resource=resource,
     )
     return _user_principal(claims, state, project_id)
 
@@ -157,14 +163,14 @@ def _user_principal(
         or state["blacklisted"]
     ):
         raise NotAuthorizedException("the token was revoked", headers=CHALLENGE)
-    idea_project = state["idea_project_id"]
-    scope = project_id or (str(idea_project) if idea_project else None)
+    resource_project = state["resource_project_id"]
+    scope = project_id or (str(resource_project) if resource_project else None)
     return Principal(
         user_id=claims.user_id,
         roles=_roles(state["roles"]),
         claims=claims,
         known_roles={scope: state["project_role"]} if scope else {},
-        idea_project_id=str(idea_project) if idea_project else None,
+        resource_project_id=str(resource_project) if resource_project else None,
     )
 
 
@@ -226,20 +232,19 @@ def check(
         return LOCAL_ADMIN if cortex.settings.auth.skip_auth else Principal(None, frozenset())
     if cortex.settings.auth.skip_auth:
         return LOCAL_ADMIN
-    if rule.project in ("path", "idea") and after and authorization:
-        # Read-your-writes reaches the guard too: membership and the idea's project come from
-        # read models that may not have the caller's last command yet.
+    if rule.project not in (None, "handler") and after and authorization:
+        # Read-your-writes reaches the guard too: membership and the resource's project come
+        # from read models that may not have the caller's last command yet.
         wait_for_position(cortex, "projects", after)
-        if rule.project == "idea":
-            wait_for_position(cortex, "ideas", after)
+        if rule.project in RESOURCE_PROJECTIONS:
+            wait_for_position(cortex, RESOURCE_PROJECTIONS[rule.project], after)
     project_id = str(path["project_id"]) if rule.project == "path" else None
-    idea_id = str(path["idea_id"]) if rule.project == "idea" else None
     principal = authenticate(
         cortex,
         authorization,
         allow_api_keys=rule.allow_api_keys,
         project_id=project_id,
-        idea_id=idea_id,
+        resource=_resource(rule, path),
     )
     _enforce(cortex, rule, principal, path)
     return principal
@@ -251,16 +256,24 @@ def _enforce(cortex: Cortex, rule: Rule, principal: Principal, path: dict[str, A
         raise PermissionDeniedException("your role does not allow this")
     if rule.project == "path":
         require_project(principal, cortex, path["project_id"], rule.project_role)
-    elif rule.project == "idea":
-        project_id = principal.idea_project_id
+    elif (resource := _resource(rule, path)) is not None:
+        kind, resource_id = resource
+        project_id = principal.resource_project_id
         if project_id is None and principal.api_key_id is not None:
-            project_id = auth_queries.idea_project_id(cortex.read_store, str(path["idea_id"]))
+            project_id = auth_queries.resource_project_id(cortex.read_store, resource)
+        what = kind.replace("_", " ")
         if project_id is None:
-            raise NotFoundException(f"idea {path['idea_id']} not found")
+            raise NotFoundException(f"{what} {resource_id} not found")
         try:
             require_project(principal, cortex, project_id, rule.project_role)
         except NotFoundException:
-            raise NotFoundException(f"idea {path['idea_id']} not found") from None
+            raise NotFoundException(f"{what} {resource_id} not found") from None
+
+
+def _resource(rule: Rule, path: dict[str, Any]) -> auth_queries.Resource | None:
+    """(kind, id) of the project-scoped resource a route is about, from its path."""
+    parameter = RESOURCE_PATH_PARAMETERS.get(rule.project or "")
+    return (str(rule.project), str(path[parameter])) if parameter else None
 
 
 async def authorize(
@@ -304,12 +317,12 @@ async def _check_async(
     """check() for a user's bearer token, with the read-model query awaited."""
     claims = _verified(cortex, _bearer(authorization))
     project_id = str(path["project_id"]) if rule.project == "path" else None
-    idea_id = str(path["idea_id"]) if rule.project == "idea" else None
+    resource = _resource(rule, path)
     reader = await _async_reader(connection, cortex)
     state = await reader.fetchone(
-        auth_queries.CALLER_STATE_SQL,
+        auth_queries.caller_state_sql(resource),
         auth_queries.token_state_params(
-            str(claims.user_id), str(claims.session_id or ""), claims.jti, project_id, idea_id
+            str(claims.user_id), str(claims.session_id or ""), claims.jti, project_id, resource
         ),
     )
     principal = _user_principal(claims, state, project_id)
