@@ -1,8 +1,9 @@
-"""The `cortex` command: serve, migrate, projections, events."""
+"""The `cortex` command: serve, worker, migrate, projections, ingest, events, users."""
 
 from __future__ import annotations
 
 import signal
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -64,6 +65,75 @@ def serve(host: str | None, port: int | None) -> None:
     )
 
 
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+
+
+@main.command()
+@click.option("--processes", default=1, type=click.IntRange(1, 64), help="Worker processes.")
+@click.option(
+    "--threads", default=None, type=click.IntRange(1, 256), help="Default: CORTEX_WORKER_THREADS."
+)
+@click.option(
+    "--queues",
+    default="ingest,embed,lanes",
+    show_default=True,
+    help="Comma-separated queues to consume.",
+)
+def worker(processes: int, threads: int | None, queues: str) -> None:
+    """Consume the Dramatiq queues (Redis broker) until SIGINT or SIGTERM."""
+    try:
+        settings = get_settings()
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+    if not settings.workers.redis_url:
+        raise click.ClickException(
+            "cortex worker needs CORTEX_REDIS_URL; without it the API runs an in-process worker"
+        )
+    if processes > 1:
+        command = [sys.executable, "-m", "cortex.cli", "worker", "--queues", queues]
+        command += ["--threads", str(threads)] if threads else []
+        # Our own interpreter and fixed arguments: nothing from outside reaches the command.
+        children = [subprocess.Popen(command) for _ in range(processes)]  # noqa: S603
+        try:
+            _wait_for_signal()
+        finally:
+            for child in children:
+                child.terminate()
+            for child in children:
+                child.wait(timeout=30)
+        return
+    with _cortex() as cortex:
+        names = {name.strip() for name in queues.split(",") if name.strip()}
+        cortex.start_workers(queues=names, threads=threads)
+        click.echo(f"worker consuming: {', '.join(sorted(names))}")
+        _wait_for_signal()
+
+
+@main.group()
+def ingest() -> None:
+    """Owed ingest work."""
+
+
+@ingest.command("reconcile")
+@click.option(
+    "--stale", default=0.0, type=click.FloatRange(0), help="Only work untouched this many seconds."
+)
+def ingest_reconcile(stale: float) -> None:
+    """Re-send ingest jobs and purges that are owed (their last event is not terminal)."""
+    with _cortex() as cortex:
+        if not cortex.settings.workers.redis_url:
+            raise click.ClickException(
+                "nothing to send to without CORTEX_REDIS_URL; the API's in-process worker "
+                "re-sends owed work when it starts"
+            )
+        sent = cortex.reconciler.run_once(stale)
+        click.echo(f"re-sent {sent} message(s)")
+
+
 @main.command("migrate")
 def migrate_command() -> None:
     """Apply the numbered SQL files in migrations/ that have not been applied."""
@@ -106,12 +176,9 @@ def projections_run(names: tuple[str, ...]) -> None:
             raise click.ClickException(f"unknown projection(s): {', '.join(sorted(unknown))}")
         for name in set(cortex.runners) - set(names or cortex.runners):
             del cortex.runners[name]
-        stop = threading.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
         cortex.start_projections()
         click.echo(f"following: {', '.join(cortex.runners)}")
-        stop.wait()
+        _wait_for_signal()
 
 
 @projections.command("rebuild")
