@@ -24,6 +24,7 @@ from litestar.testing import TestClient
 
 from cortex.bootstrap import Cortex
 from cortex.domain.roles import ProjectRole, Role
+from cortex.ingest.staging import stage_bytes
 
 Client = TestClient[Any]
 
@@ -211,6 +212,19 @@ class AuthApp:
         )
         self.settle()
         return str(result.id)
+
+    def direct_document(self, project_id: str, text: str | None = None) -> tuple[str, str]:
+        """A pasted-text document, ingested synchronously: (document id, its job id)."""
+        data = (text or f"Document {secrets.token_hex(8)}.").encode()
+        staged = stage_bytes("fresh.txt", data, self.cortex.store.staging_dir(), 1 << 20)
+        (intake,) = self.cortex.intake.add_documents(
+            UUID(project_id), [staged], force=True, uploaded_by=None, at=datetime.now(UTC)
+        )
+        document_id, job_id = intake.uploaded.document_id, intake.uploaded.job_id
+        assert job_id is not None
+        self.cortex.actors.ingest_document.fn(str(document_id), str(job_id))
+        self.settle()
+        return str(document_id), str(job_id)
 
     def direct_api_key(
         self,

@@ -53,6 +53,8 @@ class World:
     project: str  # P
     other_project: str  # Q, owned by the outsider
     idea: str  # an idea in P
+    document: str  # an ingested document in P
+    job: str  # its ingest job
     admin_key: str  # an admin's API key with the editor role (for user-only routes)
     schema: dict[str, Any]
     bad_tokens: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -76,6 +78,9 @@ class World:
 
     def fresh_idea(self) -> str:
         return self.app.direct_idea(self.project)
+
+    def fresh_document(self) -> str:
+        return self.app.direct_document(self.project)[0]
 
     def throwaway_user(self) -> User:
         return self.app.create_user(self.app.unique_name("temp"), [Role.VIEWER])
@@ -118,6 +123,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             app.add_member(users["owner"], project, users[name], role)
         other = app.create_project(users["outsider"], "Q")
         idea = app.capture_idea(users["p_editor"], project, "An idea of P")
+        document, job = app.direct_document(project, "A document of P.")
         _, admin_key = app.direct_api_key(admin.id, role=Role.EDITOR)
 
         assert users["logged_out"].tokens is not None
@@ -126,7 +132,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         app.admin_post(f"/api/auth/users/{users['disabled'].id}/disable")
 
         schema = client.get("/api/openapi.json", headers=admin.headers).json()
-        built = World(app, users, project, other, idea, admin_key, schema)
+        built = World(app, users, project, other, idea, document, job, admin_key, schema)
         built.bad_tokens = bad_tokens(built)
         yield built
 
@@ -223,6 +229,18 @@ def _fresh_project(world: World, ok: bool) -> Call:
 
 def _fresh_idea(world: World, ok: bool) -> Call:
     return Call(path={"idea_id": world.fresh_idea()})
+
+
+def _fresh_document(world: World, ok: bool) -> Call:
+    return Call(path={"document_id": world.fresh_document()})
+
+
+def _document(world: World, ok: bool) -> Call:
+    return Call(path={"document_id": world.document})
+
+
+def _paste() -> dict[str, str]:
+    return {"title": "Matrix document", "text": f"Matrix text {secrets.token_hex(8)}."}
 
 
 SPECS: dict[str, Spec] = {
@@ -334,6 +352,28 @@ SPECS: dict[str, Spec] = {
         outsider="404",
     ),
     "deleteIdea": Spec(_fresh_idea, ok="p_editor", weak=IDEA_EDITOR_WEAK, outsider="404"),
+    "uploadDocuments": Spec(
+        lambda w, ok: Call(path={"project_id": w.project}, json=_paste()),
+        ok="p_editor",
+        weak=IDEA_EDITOR_WEAK,
+        outsider="404",
+    ),
+    "listDocuments": Spec(
+        lambda w, ok: Call(path={"project_id": w.project}), ok="p_viewer", outsider="404"
+    ),
+    "getDocument": Spec(_document, ok="p_viewer", outsider="404"),
+    "getDocumentContent": Spec(_document, ok="p_viewer", outsider="404"),
+    "listDocumentChunks": Spec(_document, ok="p_viewer", outsider="404"),
+    "uploadDocumentVersion": Spec(
+        lambda w, ok: Call(path={"document_id": w.fresh_document()}, json=_paste()),
+        ok="p_editor",
+        weak=IDEA_EDITOR_WEAK,
+        outsider="404",
+    ),
+    "reingestDocument": Spec(_fresh_document, ok="p_editor", weak=IDEA_EDITOR_WEAK, outsider="404"),
+    "deleteDocument": Spec(_fresh_document, ok="p_editor", weak=IDEA_EDITOR_WEAK, outsider="404"),
+    "getIngestJob": Spec(lambda w, ok: Call(path={"job_id": w.job}), ok="p_viewer", outsider="404"),
+    "listIngestJobs": Spec(lambda w, ok: Call(), ok="p_viewer", outsider="filtered"),
     "listAggregateEvents": Spec(
         lambda w, ok: Call(query={"aggregate_id": w.project}), ok="auditor", weak=AUDIT_WEAK
     ),
@@ -552,7 +592,8 @@ def test_members_of_another_project_get_404(world: World) -> None:
         if response.status_code != 200:
             failures.append(describe(op, "outsider", response))
             continue
-        listed = {item["id"] for item in response.json()["items"]}
+        items = response.json()["items"]
+        listed = {item["id"] for item in items} | {item.get("project_id") for item in items}
         if world.project in listed or world.idea in listed:
             failures.append(describe(op, "outsider", response) + " (lists P's items)")
         if op.operation_id == "listProjects" and world.other_project not in listed:

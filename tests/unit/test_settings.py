@@ -29,7 +29,9 @@ def test_production_profile_runs_projections_out_of_process_and_needs_postgres()
     with pytest.raises(SettingsError, match="CORTEX_DATABASE_URL"):
         load_settings({"CORTEX_PROFILE": "production"})
     with pytest.raises(SettingsError, match="CORTEX_AUTH_SECRET"):
-        load_settings({"CORTEX_PROFILE": "production", "CORTEX_DATABASE_URL": "postgresql://u@h/db"})
+        load_settings(
+            {"CORTEX_PROFILE": "production", "CORTEX_DATABASE_URL": "postgresql://u@h/db"}
+        )
     settings = load_settings(
         {
             "CORTEX_PROFILE": "production",
