@@ -191,6 +191,7 @@ def bootstrap(settings: Settings, *, migrate_read_store: bool | None = None) -> 
         lambda key, document_id: document_queries.storage_key_in_use(read_store, key, document_id),
         grace=timedelta(seconds=settings.storage.purge_grace_seconds),
     )
+    metrics.report_ingest_jobs(lambda: document_queries.jobs_by_status(read_store))
     broker = build_broker(settings)
     actors = register_actors(
         broker,

@@ -267,15 +267,15 @@ def _check(settings: Settings, values: Mapping[str, str]) -> None:
     redis_url = settings.workers.redis_url
     if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
         raise SettingsError("CORTEX_REDIS_URL: expected redis://HOST:PORT/DB")
-    if not settings.workers.in_process and not redis_url:
-        raise SettingsError(
-            "CORTEX_WORKERS_IN_PROCESS: workers out of process need CORTEX_REDIS_URL"
-        )
     if settings.profile == "production" and not settings.uses_postgres:
         raise SettingsError("CORTEX_DATABASE_URL: the production profile needs postgresql://...")
     if settings.profile != "local" and len(settings.auth.secret) < 32:
         raise SettingsError(
             f"CORTEX_AUTH_SECRET: the {settings.profile} profile needs 32+ characters"
+        )
+    if not settings.workers.in_process and not redis_url:
+        raise SettingsError(
+            "CORTEX_WORKERS_IN_PROCESS: workers out of process need CORTEX_REDIS_URL"
         )
 
 

@@ -41,6 +41,7 @@ PERMISSIONS: dict[str, Rule] = {
     # Health, docs and login: deliberately public.
     "liveness": PUBLIC,
     "readiness": PUBLIC,
+    "metrics": PUBLIC,
     "jwks": PUBLIC,
     "bootstrapAdmin": PUBLIC,
     "issueToken": PUBLIC,

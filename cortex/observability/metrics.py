@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from collections.abc import Callable, Iterator
+
+from prometheus_client import REGISTRY, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 INGEST_JOBS = Counter(
     "cortex_ingest_jobs_total",
@@ -15,3 +19,38 @@ INGEST_STAGE_SECONDS = Histogram(
     ["stage"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
+
+
+class IngestJobsByStatus(Collector):
+    """``cortex_ingest_jobs_by_status{status}``: jobs per status, read from the read model at scrape time,
+    so every process reports the same truth however many workers there are."""
+
+    def __init__(self) -> None:
+        self.source: Callable[[], dict[str, int]] | None = None
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        gauge = GaugeMetricFamily(
+            "cortex_ingest_jobs_by_status",
+            "Ingest jobs by status (from the read model)",
+            labels=["status"],
+        )
+        try:
+            counts = self.source() if self.source else {}
+        except Exception:  # a read store that is down or closed: report nothing, not an error
+            return
+        for status in ("queued", "extracted", "chunked", "completed", "failed", "cancelled"):
+            gauge.add_metric([status], counts.get(status, 0))
+        yield gauge
+
+
+INGEST_JOBS_BY_STATUS = IngestJobsByStatus()
+_registered = False
+
+
+def report_ingest_jobs(source: Callable[[], dict[str, int]]) -> None:
+    """Let the gauge read job counts from this source (the process's read store)."""
+    global _registered
+    INGEST_JOBS_BY_STATUS.source = source
+    if not _registered:
+        REGISTRY.register(INGEST_JOBS_BY_STATUS)
+        _registered = True

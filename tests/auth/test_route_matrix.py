@@ -382,6 +382,7 @@ SPECS: dict[str, Spec] = {
 PUBLIC_OPERATIONS = {
     "liveness",
     "readiness",
+    "metrics",
     "jwks",
     "bootstrapAdmin",
     "issueToken",

@@ -32,16 +32,18 @@ def test_production_profile_runs_projections_out_of_process_and_needs_postgres()
         load_settings(
             {"CORTEX_PROFILE": "production", "CORTEX_DATABASE_URL": "postgresql://u@h/db"}
         )
-    settings = load_settings(
-        {
-            "CORTEX_PROFILE": "production",
-            "CORTEX_DATABASE_URL": "postgresql://u@h/db",
-            "CORTEX_AUTH_SECRET": "s" * 40,
-            "CORTEX_SKIP_AUTH": "true",
-        }
-    )
+    production = {
+        "CORTEX_PROFILE": "production",
+        "CORTEX_DATABASE_URL": "postgresql://u@h/db",
+        "CORTEX_AUTH_SECRET": "s" * 40,
+        "CORTEX_SKIP_AUTH": "true",
+    }
+    with pytest.raises(SettingsError, match="CORTEX_REDIS_URL"):
+        load_settings(production)
+    settings = load_settings({**production, "CORTEX_REDIS_URL": "redis://redis:6379/0"})
     assert settings.auth.skip_auth is False
     assert not settings.projections.in_process
+    assert not settings.workers.in_process
     assert not settings.auto_migrate
 
 
