@@ -20,6 +20,7 @@ from cortex.bootstrap import Cortex, bootstrap
 from cortex.domain.errors import DomainError
 from cortex.domain.roles import Role
 from cortex.eventstore.environment import DatabaseUnavailable
+from cortex.observability.logging import configure_logging
 from cortex.settings import SettingsError, get_settings
 from projections import auth_queries
 from projections.migrate import MigrationError, migrate
@@ -106,6 +107,7 @@ def worker(processes: int, threads: int | None, queues: str) -> None:
             for child in children:
                 child.wait(timeout=30)
         return
+    configure_logging(settings.log)
     with _cortex() as cortex:
         names = {name.strip() for name in queues.split(",") if name.strip()}
         cortex.start_workers(queues=names, threads=threads)

@@ -22,8 +22,8 @@ INGEST_STAGE_SECONDS = Histogram(
 
 
 class IngestJobsByStatus(Collector):
-    """``cortex_ingest_jobs_by_status{status}``: jobs per status, read from the read model at scrape time,
-    so every process reports the same truth however many workers there are."""
+    """``cortex_ingest_jobs_by_status{status}``: jobs per status, read from the read model at
+    scrape time, so every process reports the same truth however many workers there are."""
 
     def __init__(self) -> None:
         self.source: Callable[[], dict[str, int]] | None = None

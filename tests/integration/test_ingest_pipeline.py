@@ -346,3 +346,37 @@ def test_the_in_process_worker_and_reconciler_finish_owed_work_after_a_restart(
         )
     )
     assert len(events_of(cortex, document_id, DocumentChunked)) == 1
+
+
+def _rows(cortex: Cortex, table: str) -> list[tuple[Any, ...]]:
+    with cortex.read_store.reading() as cur:
+        cur.execute(f"SELECT * FROM {table}")
+        return sorted(tuple(str(value) for value in row.values()) for row in cur.fetchall())
+
+
+def test_rebuilding_the_ingest_read_models_reproduces_them(cortex: Cortex) -> None:
+    from projections.chunks import ChunksProjection
+    from projections.documents import DocumentsProjection
+    from projections.ingest_jobs import IngestJobsProjection
+    from projections.rebuild import rebuild
+
+    pid = project(cortex)
+    first, first_job = upload(cortex, pid)
+    pipeline(cortex).run(first, first_job)
+    staged = stage_bytes("handbook.md", b"# New\n\nText.", cortex.store.staging_dir(), 1 << 20)
+    version = cortex.intake.add_version(
+        first, staged, uploaded_by=None, expected_version=None, at=NOW
+    )
+    assert version.uploaded.job_id is not None
+    pipeline(cortex).run(first, version.uploaded.job_id)
+    broken, broken_job = upload(cortex, pid, b"[1, 2", "broken.json")
+    pipeline(cortex).run(broken, broken_job)
+    gone, _ = upload(cortex, pid, b"Gone soon.", "gone.txt")
+    cortex.documents.delete_document(gone, deleted_by=None, expected_version=None, at=NOW)
+    upload(cortex, pid, b"Still queued.", "queued.txt")
+    catch_up(cortex)
+    for projection in (DocumentsProjection, IngestJobsProjection, ChunksProjection):
+        before = {table: _rows(cortex, table) for table in projection.tables}
+        assert any(before.values())
+        rebuild(projection, feed=cortex.log, store=cortex.read_store, batch_size=3)
+        assert {table: _rows(cortex, table) for table in projection.tables} == before
