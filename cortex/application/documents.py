@@ -230,14 +230,29 @@ class DocumentService:
         _retry_conflicts(attempt)
 
     def record_failure(
-        self, document_id: UUID, job_id: UUID, *, stage: str, reason: str, final: bool,
+        self,
+        document_id: UUID,
+        job_id: UUID,
+        *,
+        stage: str,
+        reason: str,
+        permanent: bool,
+        max_attempts: int,
         at: datetime,
-    ) -> int:  # fmt: skip
-        def attempt() -> int:
+    ) -> tuple[int, bool] | None:
+        """Record a failed attempt: (its number, whether it was the last), or None when the job
+        is no longer open. Whether it is the last is decided on the state it is recorded on, so
+        two deliveries failing at once cannot go past ``max_attempts``."""
+
+        def attempt() -> tuple[int, bool] | None:
             document = self.document(document_id)
+            job = document.job(job_id)
+            if job is None or not job.open:
+                return None
+            final = permanent or job.failures + 1 >= max_attempts
             number = document.record_failure(job_id, stage=stage, reason=reason, final=final, at=at)
             self._log.commit(document)
-            return number
+            return number, final
 
         return _retry_conflicts(attempt)
 

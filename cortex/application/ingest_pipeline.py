@@ -90,12 +90,12 @@ class IngestPipeline:
         except InvalidTransition:
             return Outcome.SKIPPED  # another delivery of this job recorded the step first
         except ContentError as error:
-            self._fail(document_id, job_id, stage, str(error), final=True)
+            self._fail(document_id, job_id, stage, str(error), permanent=True)
             return Outcome.FAILED
         except Exception as error:
             reason = f"{type(error).__name__}: {error}"
-            attempt = self._fail(document_id, job_id, stage, reason, final=None)
-            if attempt is None or attempt >= self._max_attempts:
+            recorded = self._fail(document_id, job_id, stage, reason, permanent=False)
+            if recorded is None or recorded[1]:
                 return Outcome.FAILED
             raise RetryLater(reason) from error
         return Outcome.COMPLETED
@@ -143,27 +143,29 @@ class IngestPipeline:
         )
 
     def _fail(
-        self, document_id: UUID, job_id: UUID, stage: str, reason: str, *, final: bool | None
-    ) -> int | None:
-        """Record the failed attempt; final when retrying cannot help or attempts ran out."""
+        self, document_id: UUID, job_id: UUID, stage: str, reason: str, *, permanent: bool
+    ) -> tuple[int, bool] | None:
+        """Record the failed attempt: (attempt, final), or None when the job is not open."""
         try:
-            document = self._documents.document(document_id)
-            job = document.job(job_id)
-            if job is None or not job.open:
-                return None
-            last = final if final is not None else job.failures + 1 >= self._max_attempts
-            attempt = self._documents.record_failure(
-                document_id, job_id, stage=stage, reason=reason, final=last, at=self._clock()
+            recorded = self._documents.record_failure(
+                document_id,
+                job_id,
+                stage=stage,
+                reason=reason,
+                permanent=permanent,
+                max_attempts=self._max_attempts,
+                at=self._clock(),
             )
         except (NotFound, InvalidTransition):
             return None
-        logger.warning(
-            "ingest_attempt_failed",
-            document_id=str(document_id),
-            job_id=str(job_id),
-            stage=stage,
-            attempt=attempt,
-            final=last,
-            reason=reason,
-        )
-        return attempt
+        if recorded is not None:
+            logger.warning(
+                "ingest_attempt_failed",
+                document_id=str(document_id),
+                job_id=str(job_id),
+                stage=stage,
+                attempt=recorded[0],
+                final=recorded[1],
+                reason=reason,
+            )
+        return recorded

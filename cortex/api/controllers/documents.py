@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import partial
+from itertools import chain
 from typing import Annotated, Any
 from urllib.parse import quote
 from uuid import UUID, uuid4
@@ -45,6 +46,7 @@ from cortex.application.errors import NotFound
 from cortex.application.intake import Intake
 from cortex.bootstrap import Cortex
 from cortex.ingest.errors import RejectedUpload
+from cortex.storage.base import ObjectMissing
 from projections.document_queries import get_document, list_chunks, list_documents
 
 UPLOAD_PROBLEMS = problem_responses(400, 404, 409, 413, 415, 422, 503)
@@ -188,8 +190,15 @@ class DocumentController(Controller):
         if chosen is None:
             raise NotFound("document version", document_id)
         name = quote(chosen["filename"], safe="")
+        # The first read happens here, before any header is sent: storage that is down or an
+        # object that is gone still gets a proper problem response.
+        chunks = cortex.store.iter_bytes(chosen["storage_key"])
+        try:
+            first = next(chunks, b"")
+        except ObjectMissing:
+            raise NotFound("stored content of document", document_id) from None
         return Stream(
-            cortex.store.iter_bytes(chosen["storage_key"]),
+            chain([first], chunks),
             media_type=chosen["media_type"],
             headers={
                 "Content-Type": chosen["media_type"],
