@@ -17,10 +17,13 @@ from about 1 KB to about 50 KB each. They go through, in one process run:
   CORTEX_WORKERS_IN_PROCESS=false. This process records the uploads and runs the projections;
   W ``cortex worker --queues ingest`` subprocesses (default 2) consume.
 
-A pipeline run is timed from the first upload to the moment the ``ingest_jobs`` read model shows
-every job finished (polled in bulk). The per-job stage times come from that read model:
-queue wait (requested -> extract started), extract, record text (extracted -> chunk started: the
-TextExtracted commit), chunk (tokenise + chunk), and end to end (requested -> finished).
+A pipeline run is timed from the first upload to the last job's ``finished_at``; the
+``ingest_jobs`` read model is polled in bulk (jobs by status) until every job has ended, and the
+moments the poll saw it and every projection caught up are printed too. The per-job stage times
+come from that read model: queue wait (requested -> extract started), extract, record text
+(extracted -> chunk started: loading the document and committing TextExtracted), chunk
+(tokenise + chunk_text), and end to end (requested -> finished). CPU seconds are this process's
+plus the worker processes' over the same span, and the whole machine's (PostgreSQL included).
 
 Then an upload-only sample of H files (default 100) goes through the real HTTP layer (Litestar
 TestClient on ``create_app(cortex=...)``, one multipart file per request) and, interleaved file by
@@ -33,6 +36,7 @@ the admin database and dropped at the end); --sqlite uses files in a temporary d
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import json
@@ -66,10 +70,10 @@ from psycopg.conninfo import conninfo_to_dict
 from cortex.bootstrap import Cortex, bootstrap
 from cortex.ingest.chunking import chunk_text
 from cortex.ingest.extract import extract_text
-from cortex.ingest.sniff import sniff
+from cortex.ingest.sniff import SNIFF_BYTES, sniff
 from cortex.ingest.staging import stage_bytes
 from cortex.ingest.tokenizer import ChunkTokenizer
-from cortex.settings import load_settings
+from cortex.settings import Settings, load_settings
 from projections import document_queries
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -314,7 +318,7 @@ def make_corpus(count: int, seed: int) -> list[Doc]:
         else:
             label, generate = rng.choice(GENERATORS)
         filename, data = generate(rng, number, target)
-        sniffed = sniff(data[:8192], filename, len(data))
+        sniffed = sniff(data[:SNIFF_BYTES], filename, len(data))
         docs.append(Doc(filename, data, label, sniffed.kind))
     return docs
 
@@ -403,6 +407,7 @@ class Result:
     stages: dict[str, list[float]]  # seconds per job, by stage name
     notes: list[str] = field(default_factory=list)
     upload_s: float | None = None
+    cpu_s: float = 0.0
 
     @property
     def docs_per_min(self) -> float:
@@ -427,6 +432,7 @@ def raw_baseline(docs: list[Doc]) -> Result:
     extract: list[float] = []
     chunk: list[float] = []
     chunks = 0
+    cpu = time.process_time()
     started = time.perf_counter()
     for doc in docs:
         t0 = time.perf_counter()
@@ -439,6 +445,7 @@ def raw_baseline(docs: list[Doc]) -> Result:
         chunk.append(t2 - t1)
         chunks += len(spans)
     wall = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     ends = [a + b for a, b in zip(extract, chunk, strict=True)]
     result = Result(
         "raw loop",
@@ -447,6 +454,7 @@ def raw_baseline(docs: list[Doc]) -> Result:
         wall,
         {"extract": extract, "chunk": chunk, "end to end": ends},
     )
+    result.cpu_s = cpu
     result.notes.append(f"{chunks} chunks; tokenizer loaded in {load * 1000:.0f} ms, untimed")
     return result
 
@@ -513,26 +521,34 @@ class WorkerProcess:
 def start_worker_processes(env: dict[str, str], count: int, log_dir: Path) -> list[WorkerProcess]:
     """`cortex worker --queues ingest` subprocesses, returned once each says it is consuming."""
     base = {key: value for key, value in os.environ.items() if not key.startswith("CORTEX_")}
-    workers = []
-    for number in range(count):
-        log = log_dir / f"worker{number}.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "cortex.cli", "worker", "--queues", "ingest"],
-                env={**base, **env},
-                cwd=ROOT,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        workers.append(WorkerProcess(process, log))
-    deadline = time.monotonic() + WORKER_START_TIMEOUT_S
-    for worker in workers:
-        while "worker consuming" not in worker.log.read_text(errors="replace"):
-            if worker.process.poll() is not None:
-                raise RuntimeError(f"a worker exited at start:\n{worker.tail()}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"a worker did not start in time:\n{worker.tail()}")
-            time.sleep(0.05)
+    workers: list[WorkerProcess] = []
+    try:
+        for number in range(count):
+            log = log_dir / f"worker{number}.log"
+            with log.open("wb") as out:
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "cortex.cli", "worker", "--queues", "ingest"],
+                    env={**base, **env},
+                    cwd=ROOT,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            workers.append(WorkerProcess(process, log))
+    except BaseException:
+        stop_worker_processes(workers)
+        raise
+    try:
+        deadline = time.monotonic() + WORKER_START_TIMEOUT_S
+        for worker in workers:
+            while "worker consuming" not in worker.log.read_text(errors="replace"):
+                if worker.process.poll() is not None:
+                    raise RuntimeError(f"a worker exited at start:\n{worker.tail()}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"a worker did not start in time:\n{worker.tail()}")
+                time.sleep(0.05)
+    except BaseException:
+        stop_worker_processes(workers)
+        raise
     return workers
 
 
@@ -599,6 +615,41 @@ def caught_up(cortex: Cortex, seconds: float = 120) -> None:
         time.sleep(0.05)
 
 
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc; 0 elsewhere)."""
+    with contextlib.suppress(OSError, IndexError, ValueError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return 0.0
+
+
+def workers_cpu(workers: list[WorkerProcess]) -> float:
+    return sum(process_cpu(worker.process.pid) for worker in workers)
+
+
+def database_cpu(settings: Settings) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend connected to the database (empty on SQLite:
+    its work is done in the processes that use it)."""
+    if not settings.uses_postgres:
+        return {}
+    with psycopg.connect(settings.database.url, autocommit=True) as conn:
+        pids = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return {pid: process_cpu(pid) for (pid,) in pids}
+
+
+def machine_busy() -> float:
+    """CPU seconds the whole machine has spent busy (all cores; Linux /proc/stat; 0 elsewhere)."""
+    with contextlib.suppress(OSError, IndexError, ValueError):
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+        ticks = [int(value) for value in fields]
+        idle = ticks[3] + ticks[4]  # idle + iowait
+        return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+    return 0.0
+
+
 def run_pipeline(
     label: str, docs: list[Doc], env: dict[str, str], *, processes: int, log_dir: Path
 ) -> Result:
@@ -617,13 +668,22 @@ def run_pipeline(
         ).id
         skipped = skipped_deliveries()
         print(f"\n## {label}: uploading {len(docs)} documents", flush=True)
+        cpu = time.process_time(), workers_cpu(workers), machine_busy()
+        backends = database_cpu(settings)
         first_upload = datetime.now(UTC)
         started = time.monotonic()
         upload_all(cortex, project_id, docs)
         upload_s = time.monotonic() - started
+        last_upload = datetime.now(UTC)
         print(f"  .. uploaded in {upload_s:.1f} s", flush=True)
         by_status = wait_for_jobs(cortex, len(docs), workers, label, started)
         seen = time.monotonic() - started
+        main_cpu = time.process_time() - cpu[0]
+        worker_cpu = workers_cpu(workers) - cpu[1]
+        busy = machine_busy() - cpu[2]
+        db_cpu = sum(
+            seconds - backends.get(pid, 0.0) for pid, seconds in database_cpu(settings).items()
+        )
         caught_up(cortex)
         read_models = time.monotonic() - started
         jobs = document_queries.list_jobs(
@@ -641,10 +701,19 @@ def run_pipeline(
     wall = (last - first_upload).total_seconds()
     result = Result(label, len(docs), sum(len(doc.data) for doc in docs), wall, stage_times(jobs))
     result.upload_s = upload_s
+    result.cpu_s = main_cpu + worker_cpu
     failed = [job for job in jobs if job["status"] != "completed"]
     result.notes.append(
         f"jobs by status {by_status}; seen finished by polling at {seen:.1f} s, "
         f"read models caught up at {read_models:.1f} s"
+    )
+    result.notes.append(
+        f"last job finished {(last - last_upload).total_seconds():.2f} s after the last upload; "
+        f"CPU s: this process {main_cpu:.1f}"
+        + (f", worker processes {worker_cpu:.1f}" if processes else "")
+        + (f", PostgreSQL backends {db_cpu:.1f}" if settings.uses_postgres else "")
+        + f"; the whole machine was busy {busy:.1f} of {seen * (os.cpu_count() or 1):.1f}"
+        " (anything else running included)"
     )
     if not processes:
         result.notes.append(f"duplicate deliveries skipped: {skipped:.0f}")
@@ -757,6 +826,11 @@ def print_corpus(docs: list[Doc], seed: int, seconds: float) -> None:
     print(f"  {'all':<9} {len(docs):>5}  {total / 1e6:6.2f} MB", flush=True)
 
 
+def ms(seconds: float) -> str:
+    value = seconds * 1000
+    return f"{value:.1f}" if value < 10 else f"{value:.0f}"
+
+
 def print_report(backend: str, results: list[Result], sample: UploadSample | None) -> None:
     raw = results[0]
     documents, size = raw.documents, raw.size
@@ -765,15 +839,20 @@ def print_report(backend: str, results: list[Result], sample: UploadSample | Non
     width = max(len(result.name) for result in results)
     print(
         f"{'configuration':<{width}}  {'wall s':>7}  {'docs/min':>8}  {'MB/s':>6}"
-        f"  {'ours/raw':>8}  {'upload s':>8}"
+        f"  {'ours/raw':>8}  {'upload s':>8}  {'CPU s':>6}  {'CPU/raw':>7}"
     )
     for result in results:
         upload = f"{result.upload_s:8.1f}" if result.upload_s is not None else f"{'-':>8}"
         print(
             f"{result.name:<{width}}  {result.wall:7.1f}  {result.docs_per_min:8,.0f}"
             f"  {result.mb_per_s:6.2f}  {result.docs_per_min / raw.docs_per_min:7.2f}x"
-            f"  {upload}"
+            f"  {upload}  {result.cpu_s:6.1f}  {result.cpu_s / raw.cpu_s:6.2f}x"
         )
+    print(
+        "  ours/raw: docs/min against the raw loop's (throughput ratio, 1.00x = as fast as the "
+        "work alone);\n  CPU: this process plus the worker processes, from the first upload "
+        "(PostgreSQL's and Redis's own CPU not counted)"
+    )
     print()
     print("stage times per job: total s / p50 ms / p95 ms")
     columns = [result.name for result in results]
@@ -786,10 +865,7 @@ def print_report(backend: str, results: list[Result], sample: UploadSample | Non
             if not seconds:
                 cells.append(f"{'-':>{cell}}")
                 continue
-            text = (
-                f"{sum(seconds):.1f} / {pct(seconds, 50) * 1000:.0f} / "
-                f"{pct(seconds, 95) * 1000:.0f}"
-            )
+            text = f"{sum(seconds):.1f} / {ms(pct(seconds, 50))} / {ms(pct(seconds, 95))}"
             cells.append(f"{text:>{cell}}")
         print(f"{stage:<12}" + "".join(f"  {text}" for text in cells))
     print()

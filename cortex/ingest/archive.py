@@ -7,6 +7,7 @@ inflated, so a lying central directory does not get past them.
 from __future__ import annotations
 
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -78,17 +79,11 @@ def _expand(
     try:
         for info in members:
             stager = Stager(info.filename, folder, limits.max_member_bytes)
-            with bundle.open(info) as member:
-                while data := member.read(_READ):
-                    inflated += len(data)
-                    if inflated > limits.max_total_bytes:
-                        stager.abort()
-                        raise RejectedUpload(
-                            413,
-                            f"the archive expands beyond {limits.max_total_bytes} bytes",
-                            file=name,
-                        )
-                    stager.write(data)
+            try:
+                inflated = _inflate(bundle, info, stager, inflated, limits, name)
+            except BaseException:
+                stager.abort()
+                raise
             try:
                 staged = stager.finish()
             except RejectedUpload as refused:
@@ -108,3 +103,28 @@ def _expand(
             staged.discard()
         raise
     return expanded
+
+
+def _inflate(
+    bundle: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    stager: Stager,
+    inflated: int,
+    limits: ArchiveLimits,
+    name: str,
+) -> int:
+    """Inflate one member into its stager; returns the archive's inflated total so far."""
+    try:
+        with bundle.open(info) as member:
+            while data := member.read(_READ):
+                inflated += len(data)
+                if inflated > limits.max_total_bytes:
+                    raise RejectedUpload(
+                        413, f"the archive expands beyond {limits.max_total_bytes} bytes", file=name
+                    )
+                stager.write(data)
+    except (zipfile.BadZipFile, zlib.error, NotImplementedError, EOFError, ValueError) as error:
+        raise RejectedUpload(
+            422, f"{info.filename} cannot be read from the archive: {error}", file=name
+        ) from None
+    return inflated

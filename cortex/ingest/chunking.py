@@ -114,20 +114,33 @@ def _pack(
         if e > s:
             spans.append(Span(s, e, heading, counter.count(s, e)))
 
+    last: Unit | None = None  # the piece added last to the current chunk
     for piece in pieces:
         if start is not None:
             if piece.section_start and counter.count(start, end) >= min_tokens:
                 flush()
                 start = None
             elif counter.count(start, piece.end) > max_tokens:
-                flush()
-                carry = _overlap_start(text, counter, start, end, overlap, by_line=by_line)
-                start = None
-                if carry is not None and counter.count(carry, piece.end) <= max_tokens:
-                    start, heading = carry, piece.heading
+                if (
+                    last is not None
+                    and last.section_start
+                    and start < last.start
+                    and counter.count(last.start, piece.end) <= max_tokens
+                ):
+                    # Never end a chunk on the heading that opens the next piece's section.
+                    end = last.start
+                    flush()
+                    start, heading = last.start, last.heading
+                else:
+                    flush()
+                    carry = _overlap_start(text, counter, start, end, overlap, by_line=by_line)
+                    start = None
+                    if carry is not None and counter.count(carry, piece.end) <= max_tokens:
+                        start, heading = carry, piece.heading
         if start is None:
             start, heading = piece.start, piece.heading
         end = piece.end
+        last = piece
     if start is not None:
         flush()
     return spans

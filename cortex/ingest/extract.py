@@ -14,12 +14,13 @@ from collections.abc import Callable
 from bs4 import BeautifulSoup
 from charset_normalizer import from_bytes
 from pypdf import PdfReader
-from pypdf.errors import PdfReadError
+from pypdf.errors import PyPdfError
 
 from cortex.ingest.errors import ContentError
 
 EXTRACTOR_VERSION = "1"
 _BLANK_RUNS = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
+_LONG_NON_ASCII = re.compile(r"[^\x00-\x7f]{4,}")
 _INVISIBLE = ("script", "style", "noscript", "template", "svg", "iframe", "head")
 _BLOCKS = ("p", "div", "li", "tr", "br", "pre", "blockquote", "section", "article", "table")
 
@@ -42,10 +43,28 @@ def decode_text(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        best = from_bytes(data).best()
-        if best is None:
-            raise ContentError("the text is in no encoding Cortex can read") from None
-        return str(best)
+        pass
+    western = _western(data)
+    if western is not None:
+        return western
+    best = from_bytes(data).best()
+    if best is None:
+        raise ContentError("the text is in no encoding Cortex can read")
+    return str(best)
+
+
+def _western(data: bytes) -> str | None:
+    """Windows-1252 (a superset of Latin-1), when the result reads like Western text: accented
+    letters here and there among ASCII ones. Short samples fool charset detection otherwise."""
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        return None
+    letters = sum(char.isalpha() for char in text)
+    foreign = [char for char in text if ord(char) > 127]
+    if not foreign or len(foreign) > 0.3 * max(letters, 1) or _LONG_NON_ASCII.search(text):
+        return None
+    return text
 
 
 def _normalise(text: str) -> str:
@@ -61,6 +80,8 @@ def _html(data: bytes) -> str:
     for level in range(1, 7):
         for heading in soup.find_all(f"h{level}"):
             heading.replace_with(f"\n\n{'#' * level} {heading.get_text(' ', strip=True)}\n\n")
+    for cell in soup.find_all(("td", "th")):
+        cell.insert_after("\t")
     for block in soup.find_all(_BLOCKS):
         block.insert_after("\n")
     body = "\n".join(line.strip() for line in soup.get_text().splitlines())
@@ -73,16 +94,24 @@ def _pdf(data: bytes) -> str:
         if reader.is_encrypted:
             raise ContentError("the PDF is encrypted")
         pages = [page.extract_text() or "" for page in reader.pages]
-    except (PdfReadError, ValueError, KeyError, TypeError) as error:
-        raise ContentError(f"the PDF cannot be read: {error}") from error
+    except (
+        PyPdfError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        NotImplementedError,
+        RecursionError,
+    ) as error:
+        raise ContentError(f"the PDF cannot be read: {str(error)[:200]}") from error
     return "\n\n".join(page.strip() for page in pages if page.strip())
 
 
 def _json(data: bytes) -> str:
     try:
         value = json.loads(decode_text(data))
-    except json.JSONDecodeError as error:
-        raise ContentError(f"invalid JSON: {error}") from None
+    except (ValueError, RecursionError) as error:  # JSONDecodeError, huge numbers, deep nesting
+        raise ContentError(f"invalid JSON: {str(error)[:200] or type(error).__name__}") from None
     return json.dumps(value, indent=2, ensure_ascii=False)
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
-from pathlib import PurePosixPath
 
 from cortex.ingest.errors import RejectedUpload
 
 MAX_NAME_BYTES = 255
 MAX_PATH_BYTES = 1024
+_DRIVE = re.compile(r"^[A-Za-z]:")  # C:/x and the drive-relative C:x
+# Control, invisible formatting, and line or paragraph separators.
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
 def check_filename(name: str) -> str:
@@ -20,11 +23,11 @@ def check_filename(name: str) -> str:
 
 def check_member_path(path: str) -> str:
     """A path inside an archive: relative, no '..', every part a valid name."""
-    if path.startswith(("/", "\\")) or "\\" in path or (len(path) > 1 and path[1] == ":"):
+    if path.startswith(("/", "\\")) or "\\" in path or _DRIVE.match(path):
         raise _bad(path, "must be a relative path inside the archive")
     if len(path.encode()) > MAX_PATH_BYTES:
         raise _bad(path, f"is longer than {MAX_PATH_BYTES} bytes")
-    for part in PurePosixPath(path).parts:
+    for part in path.split("/"):
         _check_part(part, path)
     return path
 
@@ -34,7 +37,7 @@ def _check_part(part: str, whole: str) -> str:
         raise _bad(whole, "must not be empty, '.' or '..'")
     if len(part.encode()) > MAX_NAME_BYTES:
         raise _bad(whole, f"is longer than {MAX_NAME_BYTES} bytes")
-    if any(unicodedata.category(char) in ("Cc", "Cf") for char in part):
+    if any(unicodedata.category(char) in _REFUSED_CATEGORIES for char in part):
         raise _bad(whole, "must not contain control or invisible formatting characters")
     return part
 

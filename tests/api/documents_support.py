@@ -6,7 +6,9 @@ from __future__ import annotations
 import io
 import time
 import zipfile
+from collections.abc import Callable
 from contextlib import ExitStack
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ from cortex.api.app import create_app
 from cortex.bootstrap import Cortex, bootstrap
 from cortex.settings import Settings
 from tests.api.conftest import Client
-from tests.api.helpers import ok
+from tests.api.helpers import ok, problem
 from tests.conftest import make_settings
 
 TERMINAL = ("completed", "failed", "cancelled")
@@ -95,7 +97,7 @@ def pdf_of(*paragraphs: str) -> bytes:
     return bytes(pdf.output())
 
 
-def wait_for_job(client: Client, job_id: str, after: int, timeout: float = 10.0) -> dict[str, Any]:
+def wait_for_job(client: Client, job_id: str, after: int, timeout: float = 15.0) -> dict[str, Any]:
     """Poll the job until it reaches a terminal status (bounded); return it."""
     deadline = time.monotonic() + timeout
     while True:
@@ -169,3 +171,46 @@ def leftovers(client: Client) -> tuple[int, list[str], list[str]]:
 def run_job(client: Client, document_id: str, job_id: str) -> None:
     """Do a job's work in this thread, as a worker would (for clients without workers)."""
     cortex_of(client).actors.ingest_document(document_id, job_id)
+
+
+def paragraphs(count: int, topic: str) -> str:
+    return "\n\n".join(
+        f"Paragraph {n} on {topic}: "
+        + " ".join(f"{topic}{(n * 7 + k) % 23} observation{k}" for k in range(30))
+        + "."
+        for n in range(count)
+    )
+
+
+def assert_chunks_cover(items: list[dict[str, Any]], text: str, version: int = 1) -> None:
+    """Chunks in order, each the extracted text's slice, within the token budget, leaving no
+    non-blank text out."""
+    assert items, "no chunks"
+    assert [item["position"] for item in items] == list(range(len(items)))
+    for item in items:
+        assert item["text"] == text[item["start_offset"] : item["end_offset"]], item
+        assert item["text"].strip() == item["text"] != ""
+        assert 0 < item["token_count"] <= 200
+        assert (item["document_version"], item["indexed"]) == (version, True)
+    for before, after in pairwise(items):
+        assert before["start_offset"] < after["start_offset"]
+        gap = text[before["end_offset"] : after["start_offset"]]
+        assert gap.strip() == "", f"text left out between chunks: {gap!r}"
+    assert text[: items[0]["start_offset"]].strip() == ""
+    assert text[items[-1]["end_offset"] :].strip() == ""
+
+
+def drop_stored_objects(client: Client) -> None:
+    """Lose every stored original, as a store that was wiped would."""
+    cortex = cortex_of(client)
+    for path in Path(cortex.store.staging_dir()).parent.glob("objects/*/*"):
+        path.unlink()
+
+
+def refused(client: Client, response_of: Callable[[], Any], status: int) -> dict[str, Any]:
+    """Send the request; assert the problem status and that nothing at all was kept."""
+    before = leftovers(client)
+    body = problem(response_of(), status)
+    after = leftovers(client)
+    assert after == before, f"{body}\nleft behind (head, staged, objects): {after} != {before}"
+    return body

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from itertools import pairwise
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -146,7 +147,7 @@ def assert_chunk_invariants(
             covered[index] = True
     lost = [i for i, char in enumerate(text) if not char.isspace() and not covered[i]]
     assert not lost, f"characters in no chunk: {[text[i] for i in lost[:20]]}"
-    for previous, current in zip(spans, spans[1:], strict=False):
+    for previous, current in pairwise(spans):
         assert previous.start < current.start
         assert previous.end < current.end
         if current.start < previous.end:
