@@ -195,21 +195,28 @@ class DocumentService:
         return document
 
     def record_text(
-        self, document_id: UUID, job_id: UUID, *, text: str, extractor: str, started_at: datetime,
+        self,
+        document: Document,
+        job_id: UUID,
+        *,
+        text: str,
+        extractor: str,
+        started_at: datetime,
         at: datetime,
-    ) -> None:  # fmt: skip
-        def attempt() -> None:
-            document = self.document(document_id)
-            document.record_text(
+    ) -> None:
+        """Record on the worker's loaded document (reloaded only after a conflict)."""
+
+        def attempt(current: Document) -> None:
+            current.record_text(
                 job_id, text=text, extractor=extractor, started_at=started_at, at=at
             )
-            self._log.commit(document)
+            self._log.commit(current)
 
-        _retry_conflicts(attempt)
+        self._on_latest(document, attempt)
 
     def record_chunks(
         self,
-        document_id: UUID,
+        document: Document,
         job_id: UUID,
         *,
         chunks: tuple[ChunkSpan, ...],
@@ -219,15 +226,25 @@ class DocumentService:
     ) -> None:
         """Record the chunks and, with nothing after chunking yet, complete the job."""
 
-        def attempt() -> None:
-            document = self.document(document_id)
-            document.record_chunks(
+        def attempt(current: Document) -> None:
+            current.record_chunks(
                 job_id, chunks=chunks, tokenizer=tokenizer, started_at=started_at, at=at
             )
-            document.complete_ingest(job_id, at=at)
-            self._log.commit(document)
+            current.complete_ingest(job_id, at=at)
+            self._log.commit(current)
 
-        _retry_conflicts(attempt)
+        self._on_latest(document, attempt)
+
+    def _on_latest(self, document: Document, attempt: Callable[[Document], None]) -> None:
+        """Run the change on the given aggregate; after a conflict, on a freshly loaded one.
+
+        Workers hold the document they loaded to start the job; loading it again for every step
+        would replay its events (extracted texts included) each time.
+        """
+        try:
+            attempt(document)
+        except VersionConflict:
+            _retry_conflicts(lambda: attempt(self.document(document.id)))
 
     def record_failure(
         self,

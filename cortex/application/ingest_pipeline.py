@@ -108,7 +108,7 @@ class IngestPipeline:
         now = self._clock()
         self._on_stage("extract", (now - started).total_seconds())
         self._documents.record_text(
-            document.id, job.id, text=text, extractor=extractor, started_at=started, at=now
+            document, job.id, text=text, extractor=extractor, started_at=started, at=now
         )
         return text
 
@@ -139,7 +139,7 @@ class IngestPipeline:
         now = self._clock()
         self._on_stage("chunk", (now - started).total_seconds())
         self._documents.record_chunks(
-            document.id, job.id, chunks=chunks, tokenizer=tokenizer.name, started_at=started, at=now
+            document, job.id, chunks=chunks, tokenizer=tokenizer.name, started_at=started, at=now
         )
 
     def _fail(
