@@ -13,6 +13,7 @@ import structlog
 from cortex.application.auth import AuthService
 from cortex.application.content_purge import ContentPurger
 from cortex.application.documents import DocumentService
+from cortex.application.embedding_pipeline import EmbeddingPipeline
 from cortex.application.event_log import EventLog
 from cortex.application.history import HistoryService
 from cortex.application.ideas import IdeaService
@@ -23,6 +24,7 @@ from cortex.application.projects import ProjectService
 from cortex.auth.keys import SigningKeys, load_signing_keys
 from cortex.auth.rate_limit import AttemptLimiter
 from cortex.auth.tokens import TokenIssuer
+from cortex.embeddings.provider import EmbeddingProvider
 from cortex.eventstore.environment import (
     check_database,
     event_store_env,
@@ -43,6 +45,8 @@ from projections.migrate import migrate
 from projections.registry import PROJECTIONS
 from projections.runner import EventWakeup, ProjectionRunner, Wakeup
 from projections.store import ReadStore, open_read_store
+from projections.vector_index import VectorIndex, collection_name
+from projections.vectors import VectorsProjection
 
 logger = structlog.get_logger("cortex.bootstrap")
 
@@ -68,6 +72,9 @@ class Cortex:
     broker: dramatiq.Broker
     actors: Actors
     reconciler: Reconciler
+    vectors: VectorIndex
+    embedding: EmbeddingProvider
+    embedder: EmbeddingPipeline
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
     _wakeups: list[Wakeup] = field(default_factory=list)
@@ -77,7 +84,7 @@ class Cortex:
         """Consume the queues in this process (Dramatiq worker threads) and run the reconciler."""
         self._worker = dramatiq.Worker(
             self.broker,
-            queues=queues or {"ingest"},
+            queues=set(queues or self.settings.in_process_queues),
             worker_threads=threads or self.settings.workers.threads,
             worker_timeout=100,
         )
@@ -135,6 +142,7 @@ class Cortex:
         for thread in self._threads:
             thread.join(timeout=10)
         self.broker.close()
+        self.vectors.close()
         self.store.close()
         self.read_store.close()
         self.log.close()
@@ -168,9 +176,13 @@ def bootstrap(settings: Settings, *, migrate_read_store: bool | None = None) -> 
         audience=settings.auth.audience,
         access_lifetime=timedelta(minutes=settings.auth.access_token_minutes),
     )
+    vectors = open_vector_index(settings)
     runners = {
         name: ProjectionRunner(
-            projection(), feed=log, store=read_store, batch_size=settings.projections.batch_size
+            projection(index=vectors) if projection is VectorsProjection else projection(),
+            feed=log,
+            store=read_store,
+            batch_size=settings.projections.batch_size,
         )
         for name, projection in PROJECTIONS.items()
     }
@@ -192,10 +204,20 @@ def bootstrap(settings: Settings, *, migrate_read_store: bool | None = None) -> 
         grace=timedelta(seconds=settings.storage.purge_grace_seconds),
     )
     metrics.report_ingest_jobs(lambda: document_queries.jobs_by_status(read_store))
+    embedding = EmbeddingProvider(settings.embeddings)
+    embedder = EmbeddingPipeline(
+        documents,
+        vectors,
+        embedding.model,
+        collection_name,
+        max_attempts=ingest.max_attempts,
+        on_embedded=lambda count, seconds: metrics.EMBEDDED_CHUNKS.inc(count),
+    )
     broker = build_broker(settings)
     actors = register_actors(
         broker,
         pipeline,
+        embedder,
         purger,
         max_attempts=ingest.max_attempts,
         backoff_seconds=ingest.retry_backoff_seconds,
@@ -216,6 +238,9 @@ def bootstrap(settings: Settings, *, migrate_read_store: bool | None = None) -> 
         broker=broker,
         actors=actors,
         reconciler=reconciler,
+        vectors=vectors,
+        embedding=embedding,
+        embedder=embedder,
         projects=ProjectService(log),
         ideas=IdeaService(log),
         history=HistoryService(log),
@@ -226,4 +251,21 @@ def bootstrap(settings: Settings, *, migrate_read_store: bool | None = None) -> 
         keys=keys,
         login_limiter=AttemptLimiter(settings.auth.login_attempts_per_address, 15 * 60),
         runners=runners,
+    )
+
+
+def open_vector_index(settings: Settings) -> VectorIndex:
+    """Qdrant: a server when CORTEX_QDRANT_URL is set, else the local mode's folder (connected
+    on first use, so processes that never touch vectors do not take its lock)."""
+    from qdrant_client import QdrantClient
+
+    qdrant = settings.qdrant
+    if qdrant.url:
+        return VectorIndex(
+            lambda: QdrantClient(url=qdrant.url, api_key=qdrant.api_key or None, timeout=30),
+            description=f"Qdrant server at {qdrant.url}",
+        )
+    folder = settings.qdrant_dir
+    return VectorIndex(
+        lambda: QdrantClient(path=folder), description=f"Qdrant local mode in {folder}"
     )

@@ -80,16 +80,17 @@ def _wait_for_signal() -> None:
 )
 @click.option(
     "--queues",
-    default="ingest,embed,lanes",
-    show_default=True,
-    help="Comma-separated queues to consume.",
+    default=None,
+    help="Comma-separated queues to consume. Default: ingest,embed,lanes (without embed when "
+    "Qdrant runs in local mode: the server process embeds then).",
 )
-def worker(processes: int, threads: int | None, queues: str) -> None:
+def worker(processes: int, threads: int | None, queues: str | None) -> None:
     """Consume the Dramatiq queues (Redis broker) until SIGINT or SIGTERM."""
     try:
         settings = get_settings()
     except SettingsError as error:
         raise click.ClickException(str(error)) from None
+    queues = queues or ("ingest,embed,lanes" if settings.qdrant.url else "ingest,lanes")
     if not settings.workers.redis_url:
         raise click.ClickException(
             "cortex worker needs CORTEX_REDIS_URL; without it the API runs an in-process worker"

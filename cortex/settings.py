@@ -86,6 +86,26 @@ class WorkerSettings(msgspec.Struct, frozen=True, kw_only=True):
     threads: int = 2
 
 
+class EmbeddingSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """The fallback chain (first that loads wins) and where to run it."""
+
+    models: str = "jinaai/jina-embeddings-v2-base-code,microsoft/codebert-base,all-MiniLM-L6-v2"
+    model_dir: str = ""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+    @property
+    def chain(self) -> tuple[str, ...]:
+        return tuple(name.strip() for name in self.models.split(",") if name.strip())
+
+
+class QdrantSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """A Qdrant server when a URL is given, else Qdrant's local mode in a folder."""
+
+    url: str = ""
+    api_key: str = ""
+    dir: str = ""
+
+
 class LogSettings(msgspec.Struct, frozen=True, kw_only=True):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     json: bool = True
@@ -103,6 +123,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     storage: StorageSettings = StorageSettings()
     ingest: IngestSettings = IngestSettings()
     workers: WorkerSettings = WorkerSettings()
+    embeddings: EmbeddingSettings = EmbeddingSettings()
+    qdrant: QdrantSettings = QdrantSettings()
 
     @property
     def uses_postgres(self) -> bool:
@@ -111,6 +133,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def storage_dir(self) -> str:
         return self.storage.dir or f"{self.var_dir}/storage"
+
+    @property
+    def qdrant_dir(self) -> str:
+        return self.qdrant.dir or f"{self.var_dir}/qdrant"
+
+    @property
+    def in_process_queues(self) -> frozenset[str]:
+        """Queues this server consumes itself: all of ingest without Redis workers; with them
+        and Qdrant's local mode (one process only), the embedding that writes to it."""
+        if self.workers.in_process:
+            return frozenset({"ingest", "embed"})
+        return frozenset() if self.qdrant.url else frozenset({"embed"})
 
 
 # Environment variable -> path in the Settings tree. The README's configuration table follows it.
@@ -158,6 +192,12 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "CORTEX_REDIS_URL": ("workers", "redis_url"),
     "CORTEX_WORKERS_IN_PROCESS": ("workers", "in_process"),
     "CORTEX_WORKER_THREADS": ("workers", "threads"),
+    "CORTEX_EMBEDDING_MODELS": ("embeddings", "models"),
+    "CORTEX_EMBEDDING_MODEL_DIR": ("embeddings", "model_dir"),
+    "CORTEX_EMBEDDING_DEVICE": ("embeddings", "device"),
+    "CORTEX_QDRANT_URL": ("qdrant", "url"),
+    "CORTEX_QDRANT_API_KEY": ("qdrant", "api_key"),
+    "CORTEX_QDRANT_DIR": ("qdrant", "dir"),
     "CORTEX_LOG_LEVEL": ("log", "level"),
     "CORTEX_LOG_JSON": ("log", "json"),
 }
@@ -211,6 +251,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     values["CORTEX_PROFILE"] = profile
     var_dir = values.get("CORTEX_VAR_DIR", "var")
     values.setdefault("CORTEX_DATABASE_URL", f"sqlite:///{var_dir}/cortex.sqlite3")
+    if "CORTEX_EMBEDDING_DEVICE" in values:
+        values["CORTEX_EMBEDDING_DEVICE"] = values["CORTEX_EMBEDDING_DEVICE"].lower()
     if "CORTEX_LOG_LEVEL" in values:
         values["CORTEX_LOG_LEVEL"] = values["CORTEX_LOG_LEVEL"].upper()
 
@@ -272,6 +314,11 @@ def _check(settings: Settings, values: Mapping[str, str]) -> None:
     if settings.profile != "local" and len(settings.auth.secret) < 32:
         raise SettingsError(
             f"CORTEX_AUTH_SECRET: the {settings.profile} profile needs 32+ characters"
+        )
+    if settings.profile == "production" and not settings.qdrant.url:
+        raise SettingsError(
+            "CORTEX_QDRANT_URL: the production profile needs a Qdrant server "
+            "(the local mode serves one process)"
         )
     if not settings.workers.in_process and not redis_url:
         raise SettingsError(

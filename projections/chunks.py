@@ -24,7 +24,7 @@ from projections.store import Cursor
 
 class ChunksProjection(SqlProjection):
     name = "chunks"
-    tables = ("document_texts", "chunks")
+    tables = ("document_texts", "chunks", "chunk_search")
 
     @singledispatchmethod
     def handle(self, event: Any, cur: Cursor) -> None:
@@ -139,3 +139,4 @@ class ChunksProjection(SqlProjection):
         document_id = str(event.originator_id)
         cur.execute(self.sql("DELETE FROM {chunks} WHERE document_id = ?"), (document_id,))
         cur.execute(self.sql("DELETE FROM {document_texts} WHERE document_id = ?"), (document_id,))
+        cur.execute(self.sql("DELETE FROM {chunk_search} WHERE document_id = ?"), (document_id,))

@@ -15,10 +15,11 @@ _DOCUMENT_COLUMNS = (
 )
 _JOB_COLUMNS = (
     "id, document_id, project_id, document_version, reason, status, attempts, failed_stage,"
-    " error, extractor, tokenizer, characters, chunk_count, requested_at, extract_started_at,"
-    " extracted_at, chunk_started_at, chunked_at, finished_at, updated_at"
+    " error, extractor, tokenizer, characters, chunk_count, embedding_model, truncated,"
+    " requested_at, extract_started_at, extracted_at, chunk_started_at, chunked_at,"
+    " embed_started_at, embedded_at, finished_at, updated_at"
 )
-OPEN_STATUSES = ("queued", "extracted", "chunked")
+OPEN_STATUSES = ("queued", "extracted", "chunked", "embedded")
 
 
 def get_document(store: ReadStore, document_id: str) -> dict[str, Any] | None:
@@ -110,15 +111,18 @@ def _cutoff(stale_seconds: float) -> str:
     return (datetime.now(UTC) - timedelta(seconds=stale_seconds)).isoformat()
 
 
-def owed_jobs(store: ReadStore, stale_seconds: float) -> list[tuple[UUID, UUID]]:
-    """(document id, job id) of open jobs untouched for ``stale_seconds``."""
+def owed_jobs(store: ReadStore, stale_seconds: float) -> list[tuple[UUID, UUID, str]]:
+    """(document id, job id, status) of open jobs untouched for ``stale_seconds``."""
     with store.reading() as cur:
         cur.execute(
-            "SELECT document_id, id FROM ingest_jobs WHERE status IN (?, ?, ?)"
+            "SELECT document_id, id, status FROM ingest_jobs WHERE status IN (?, ?, ?, ?)"
             " AND updated_at <= ? ORDER BY updated_at LIMIT 10000",
             (*OPEN_STATUSES, _cutoff(stale_seconds)),
         )
-        return [(UUID(row["document_id"]), UUID(row["id"])) for row in cur.fetchall()]
+        return [
+            (UUID(row["document_id"]), UUID(row["id"]), str(row["status"]))
+            for row in cur.fetchall()
+        ]
 
 
 def owed_purges(store: ReadStore, stale_seconds: float) -> list[UUID]:

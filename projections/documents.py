@@ -6,6 +6,7 @@ from functools import singledispatchmethod
 from typing import Any
 
 from cortex.domain.document import (
+    ChunksEmbedded,
     DocumentChunked,
     DocumentContentPurged,
     DocumentDeleted,
@@ -122,6 +123,10 @@ class DocumentsProjection(SqlProjection):
     @handle.register
     def _chunked(self, event: DocumentChunked, cur: Cursor) -> None:
         self._job_status(cur, event, "chunked")
+
+    @handle.register
+    def _embedded(self, event: ChunksEmbedded, cur: Cursor) -> None:
+        self._job_status(cur, event, "embedded")
 
     @handle.register
     def _completed(self, event: IngestCompleted, cur: Cursor) -> None:

@@ -6,6 +6,7 @@ from functools import singledispatchmethod
 from typing import Any
 
 from cortex.domain.document import (
+    ChunksEmbedded,
     DocumentChunked,
     DocumentDeleted,
     IngestCancelled,
@@ -70,6 +71,21 @@ class IngestJobsProjection(SqlProjection):
             (
                 event.tokenizer,
                 len(event.chunks),
+                event.started_at.isoformat(),
+                event.timestamp.isoformat(),
+            ),
+        )
+
+    @handle.register
+    def _embedded(self, event: ChunksEmbedded, cur: Cursor) -> None:
+        self._update(
+            cur,
+            event,
+            "status = 'embedded', embedding_model = ?, truncated = ?, embed_started_at = ?,"
+            " embedded_at = ?, ",
+            (
+                event.model,
+                event.truncated,
                 event.started_at.isoformat(),
                 event.timestamp.isoformat(),
             ),

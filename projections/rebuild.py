@@ -77,8 +77,8 @@ def _clone_table(cur: Cursor, table: str, shadow: str) -> None:
     cur.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))
     row = cur.fetchone()
     assert row is not None, f"no table {table}: run `cortex migrate` first"
-    pattern = rf'^CREATE TABLE\s+(?:IF NOT EXISTS\s+)?"?{table}"?'
-    cur.execute(re.sub(pattern, f"CREATE TABLE {shadow}", row["sql"]))
+    pattern = rf'^CREATE (VIRTUAL )?TABLE\s+(?:IF NOT EXISTS\s+)?"?{table}"?'
+    cur.execute(re.sub(pattern, rf"CREATE \1TABLE {shadow}", row["sql"]))
 
 
 def _swap(cur: Cursor, table: str, shadow: str) -> None:

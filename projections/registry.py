@@ -9,6 +9,7 @@ from projections.documents import DocumentsProjection
 from projections.ideas import IdeasProjection
 from projections.ingest_jobs import IngestJobsProjection
 from projections.projects import ProjectsProjection
+from projections.vectors import VectorsProjection
 
 PROJECTIONS: dict[str, type[SqlProjection]] = {
     projection.name: projection
@@ -19,5 +20,6 @@ PROJECTIONS: dict[str, type[SqlProjection]] = {
         DocumentsProjection,
         IngestJobsProjection,
         ChunksProjection,
+        VectorsProjection,
     )
 }

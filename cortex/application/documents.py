@@ -224,11 +224,37 @@ class DocumentService:
         started_at: datetime,
         at: datetime,
     ) -> None:
-        """Record the chunks and, with nothing after chunking yet, complete the job."""
-
         def attempt(current: Document) -> None:
             current.record_chunks(
                 job_id, chunks=chunks, tokenizer=tokenizer, started_at=started_at, at=at
+            )
+            self._log.commit(current)
+
+        self._on_latest(document, attempt)
+
+    def record_embedding(
+        self,
+        document: Document,
+        job_id: UUID,
+        *,
+        model: str,
+        dimension: int,
+        collection: str,
+        truncated: int,
+        started_at: datetime,
+        at: datetime,
+    ) -> None:
+        """Record that the chunks' vectors are in the index, which completes the job."""
+
+        def attempt(current: Document) -> None:
+            current.record_embedding(
+                job_id,
+                model=model,
+                dimension=dimension,
+                collection=collection,
+                truncated=truncated,
+                started_at=started_at,
+                at=at,
             )
             current.complete_ingest(job_id, at=at)
             self._log.commit(current)
@@ -294,6 +320,13 @@ class DocumentService:
         except Exception:
             # The IngestRequested event records the owed work; the reconciler re-sends it.
             logger.warning("ingest_not_sent", document_id=str(document_id), exc_info=True)
+
+    def send_embed(self, document_id: UUID, job_id: UUID) -> None:
+        try:
+            self.queue.embed(document_id, job_id)
+        except Exception:
+            # DocumentChunked records that embedding is owed; the reconciler re-sends it.
+            logger.warning("embed_not_sent", document_id=str(document_id), exc_info=True)
 
 
 def _retry_conflicts(attempt: Callable[[], T], expected_version: int | None = None) -> T:

@@ -1,4 +1,5 @@
-"""The work an ingest job owes, done by a worker: extract, chunk, report each step as a command.
+"""The work an ingest job owes, done by a worker: extract, chunk, report each step as a command
+(embedding follows on its own queue, see embedding_pipeline).
 
 Idempotent per (document, job): every run starts from the stage the log says the job is at, so a
 second delivery, a redelivery after a crash or a reconciler's re-send does only what is missing.
@@ -12,10 +13,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from uuid import UUID
 
-import structlog
-
 from cortex.application.documents import DocumentService
 from cortex.application.errors import NotFound
+from cortex.application.job_failures import RetryLater, record_failed_attempt
 from cortex.domain.document import Document
 from cortex.domain.errors import InvalidTransition
 from cortex.domain.ingest_job import ChunkSpan, IngestJob, IngestStatus, chunk_id
@@ -25,22 +25,15 @@ from cortex.ingest.extract import extract_text
 from cortex.ingest.tokenizer import ChunkTokenizer
 from cortex.storage.base import ObjectStore
 
-logger = structlog.get_logger("cortex.ingest")
+__all__ = ["ChunkingPolicy", "IngestPipeline", "Outcome", "RetryLater"]
+QUEUED, EXTRACTED = IngestStatus.QUEUED, IngestStatus.EXTRACTED
 
 
 class Outcome(StrEnum):
+    CHUNKED = "chunked"
     COMPLETED = "completed"
     FAILED = "failed"
     SKIPPED = "skipped"
-
-
-class RetryLater(Exception):
-    """The attempt failed for a reason that may pass (storage down); the queue retries it,
-    after ``delay_seconds`` when given, else with its exponential backoff."""
-
-    def __init__(self, reason: str, *, delay_seconds: float | None = None) -> None:
-        super().__init__(reason)
-        self.delay_seconds = delay_seconds
 
 
 @dataclass(frozen=True)
@@ -50,7 +43,7 @@ class ChunkingPolicy:
 
 
 class IngestPipeline:
-    """Runs one ingest job to its end, or to a recorded failure."""
+    """Runs an ingest job up to its chunks (then embedding is owed), or to a recorded failure."""
 
     def __init__(
         self,
@@ -77,8 +70,8 @@ class IngestPipeline:
         except NotFound:
             return Outcome.SKIPPED
         job = document.job(job_id)
-        if job is None or not job.open:
-            return Outcome.SKIPPED
+        if job is None or not job.open or job.status not in (QUEUED, EXTRACTED):
+            return Outcome.SKIPPED  # done, or past this pipeline (embedding is another queue)
         stage = "extract" if job.status == IngestStatus.QUEUED else "chunk"
         try:
             if job.status == IngestStatus.QUEUED:
@@ -98,7 +91,7 @@ class IngestPipeline:
             if recorded is None or recorded[1]:
                 return Outcome.FAILED
             raise RetryLater(reason) from error
-        return Outcome.COMPLETED
+        return Outcome.CHUNKED
 
     def _extract(self, document: Document, job: IngestJob) -> str:
         started = self._clock()
@@ -141,31 +134,18 @@ class IngestPipeline:
         self._documents.record_chunks(
             document, job.id, chunks=chunks, tokenizer=tokenizer.name, started_at=started, at=now
         )
+        self._documents.send_embed(document.id, job.id)
 
     def _fail(
         self, document_id: UUID, job_id: UUID, stage: str, reason: str, *, permanent: bool
     ) -> tuple[int, bool] | None:
-        """Record the failed attempt: (attempt, final), or None when the job is not open."""
-        try:
-            recorded = self._documents.record_failure(
-                document_id,
-                job_id,
-                stage=stage,
-                reason=reason,
-                permanent=permanent,
-                max_attempts=self._max_attempts,
-                at=self._clock(),
-            )
-        except (NotFound, InvalidTransition):
-            return None
-        if recorded is not None:
-            logger.warning(
-                "ingest_attempt_failed",
-                document_id=str(document_id),
-                job_id=str(job_id),
-                stage=stage,
-                attempt=recorded[0],
-                final=recorded[1],
-                reason=reason,
-            )
-        return recorded
+        return record_failed_attempt(
+            self._documents,
+            document_id,
+            job_id,
+            stage=stage,
+            reason=reason,
+            permanent=permanent,
+            max_attempts=self._max_attempts,
+            at=self._clock(),
+        )

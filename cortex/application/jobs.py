@@ -13,6 +13,8 @@ from uuid import UUID
 class JobQueue(Protocol):
     def ingest(self, document_id: UUID, job_id: UUID) -> None: ...
 
+    def embed(self, document_id: UUID, job_id: UUID) -> None: ...
+
     def purge(self, document_id: UUID) -> None: ...
 
 
@@ -20,6 +22,9 @@ class NoQueue:
     """For processes that only record commands (the CLI): the reconciler sends the work."""
 
     def ingest(self, document_id: UUID, job_id: UUID) -> None:
+        """Nothing to send."""
+
+    def embed(self, document_id: UUID, job_id: UUID) -> None:
         """Nothing to send."""
 
     def purge(self, document_id: UUID) -> None:

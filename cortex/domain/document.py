@@ -2,8 +2,8 @@
 
 Invariants: a title of 1-300 characters; versions are numbered 1, 2, ... and never removed; at most
 one open ingest job per document (a new version cancels the open job of an older one); job stages
-run queued -> extracted -> chunked -> completed, or end failed or cancelled; the indexed version
-only moves forward; a deleted document accepts nothing but the purge of its stored bytes.
+run queued -> extracted -> chunked -> embedded -> completed, or end failed or cancelled; the
+indexed version only moves forward; a deleted document accepts nothing but the purge of its bytes.
 """
 
 from __future__ import annotations
@@ -76,7 +76,24 @@ class DocumentChunked(AggregateEvent):
     started_at: datetime
 
     def apply(self, aggregate: Document) -> None:
-        aggregate.jobs[self.job_id].status = IngestStatus.CHUNKED
+        job = aggregate.jobs[self.job_id]
+        job.status, job.chunks = IngestStatus.CHUNKED, self.chunks
+
+
+class ChunksEmbedded(AggregateEvent):
+    """The job's chunks were embedded into the vector index (the vectors are not in the log:
+    they can be computed again from the chunks with the named model)."""
+
+    job_id: UUID
+    model: str
+    dimension: int
+    collection: str
+    count: int
+    truncated: int
+    started_at: datetime
+
+    def apply(self, aggregate: Document) -> None:
+        aggregate.jobs[self.job_id].status = IngestStatus.EMBEDDED
 
 
 class IngestCompleted(AggregateEvent):
@@ -87,7 +104,7 @@ class IngestCompleted(AggregateEvent):
 
     def apply(self, aggregate: Document) -> None:
         job = aggregate.jobs[self.job_id]
-        job.status, job.text = IngestStatus.COMPLETED, None
+        job.status, job.text, job.chunks = IngestStatus.COMPLETED, None, ()
         aggregate.indexed_version = max(aggregate.indexed_version, self.version)
 
 
@@ -104,7 +121,7 @@ class IngestFailed(AggregateEvent):
         job = aggregate.jobs[self.job_id]
         job.failures, job.error = self.attempt, self.reason
         if self.final:
-            job.status, job.text = IngestStatus.FAILED, None
+            job.status, job.text, job.chunks = IngestStatus.FAILED, None, ()
 
 
 class IngestCancelled(AggregateEvent):
@@ -115,7 +132,7 @@ class IngestCancelled(AggregateEvent):
 
     def apply(self, aggregate: Document) -> None:
         job = aggregate.jobs[self.job_id]
-        job.status, job.text = IngestStatus.CANCELLED, None
+        job.status, job.text, job.chunks = IngestStatus.CANCELLED, None, ()
 
 
 class DocumentDeleted(AggregateEvent):
@@ -274,8 +291,32 @@ class Document(Aggregate):
             timestamp=at,
         )
 
-    def complete_ingest(self, job_id: UUID, *, at: datetime) -> None:
+    def record_embedding(
+        self,
+        job_id: UUID,
+        *,
+        model: str,
+        dimension: int,
+        collection: str,
+        truncated: int,
+        started_at: datetime,
+        at: datetime,
+    ) -> None:
         job = self._require_stage(job_id, IngestStatus.CHUNKED)
+        self.trigger_event(
+            ChunksEmbedded,
+            job_id=job_id,
+            model=model,
+            dimension=dimension,
+            collection=collection,
+            count=len(job.chunks),
+            truncated=truncated,
+            started_at=started_at,
+            timestamp=at,
+        )
+
+    def complete_ingest(self, job_id: UUID, *, at: datetime) -> None:
+        job = self._require_stage(job_id, IngestStatus.EMBEDDED)
         self.trigger_event(IngestCompleted, job_id=job_id, version=job.version, timestamp=at)
 
     def record_failure(

@@ -19,6 +19,7 @@ class IngestStatus(StrEnum):
     QUEUED = "queued"
     EXTRACTED = "extracted"
     CHUNKED = "chunked"
+    EMBEDDED = "embedded"
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -65,6 +66,7 @@ class IngestJob:
     status: IngestStatus = IngestStatus.QUEUED
     failures: int = 0
     text: str | None = None
+    chunks: tuple[ChunkSpan, ...] = ()
     error: str = ""
 
     @property

@@ -20,6 +20,8 @@ INGEST_STAGE_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
 
+EMBEDDED_CHUNKS = Counter("cortex_embedded_chunks_total", "Chunks embedded into the vector index")
+
 
 class IngestJobsByStatus(Collector):
     """``cortex_ingest_jobs_by_status{status}``: jobs per status, read from the read model at

@@ -15,6 +15,7 @@ import dramatiq
 import structlog
 
 from cortex.application.content_purge import ContentPurger
+from cortex.application.embedding_pipeline import EmbeddingPipeline
 from cortex.application.ingest_pipeline import IngestPipeline, RetryLater
 from cortex.observability import metrics
 
@@ -24,12 +25,14 @@ logger = structlog.get_logger("cortex.workers")
 @dataclass(frozen=True)
 class Actors:
     ingest_document: dramatiq.Actor[Any, Any]
+    embed_document: dramatiq.Actor[Any, Any]
     purge_document_content: dramatiq.Actor[Any, Any]
 
 
 def register_actors(
     broker: dramatiq.Broker,
     pipeline: IngestPipeline,
+    embedder: EmbeddingPipeline,
     purger: ContentPurger,
     *,
     max_attempts: int,
@@ -57,6 +60,15 @@ def register_actors(
         metrics.INGEST_JOBS.labels(status=str(outcome)).inc()
         logger.info("ingest_job_ran", document_id=document_id, job_id=job_id, outcome=outcome)
 
+    def embed_document(document_id: str, job_id: str) -> None:
+        try:
+            outcome = embedder.run(UUID(document_id), UUID(job_id))
+        except RetryLater as later:
+            metrics.INGEST_JOBS.labels(status="retry").inc()
+            raise _retry(later) from later
+        metrics.INGEST_JOBS.labels(status=str(outcome)).inc()
+        logger.info("embed_job_ran", document_id=document_id, job_id=job_id, outcome=outcome)
+
     def purge_document_content(document_id: str) -> None:
         try:
             purger.purge(UUID(document_id))
@@ -65,6 +77,9 @@ def register_actors(
 
     return Actors(
         ingest_document=dramatiq.actor(actor_name="ingest_document", **options)(ingest_document),
+        embed_document=dramatiq.actor(
+            actor_name="embed_document", **{**options, "queue_name": "embed"}
+        )(embed_document),
         purge_document_content=dramatiq.actor(actor_name="purge_document_content", **options)(
             purge_document_content
         ),
@@ -85,6 +100,9 @@ class DramatiqQueue:
 
     def ingest(self, document_id: UUID, job_id: UUID) -> None:
         self._actors.ingest_document.send(str(document_id), str(job_id))
+
+    def embed(self, document_id: UUID, job_id: UUID) -> None:
+        self._actors.embed_document.send(str(document_id), str(job_id))
 
     def purge(self, document_id: UUID) -> None:
         self._actors.purge_document_content.send(str(document_id))

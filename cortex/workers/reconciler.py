@@ -16,7 +16,7 @@ from cortex.application.jobs import JobQueue
 
 logger = structlog.get_logger("cortex.reconciler")
 
-OwedJobs = Callable[[float], list[tuple[UUID, UUID]]]
+OwedJobs = Callable[[float], list[tuple[UUID, UUID, str]]]
 OwedPurges = Callable[[float], list[UUID]]
 
 
@@ -29,8 +29,11 @@ class Reconciler:
     def run_once(self, stale_seconds: float) -> int:
         """Re-send what has been owed, untouched, for at least ``stale_seconds``."""
         sent = 0
-        for document_id, job_id in self._owed_jobs(stale_seconds):
-            self._queue.ingest(document_id, job_id)
+        for document_id, job_id, status in self._owed_jobs(stale_seconds):
+            if status in ("chunked", "embedded"):
+                self._queue.embed(document_id, job_id)
+            else:
+                self._queue.ingest(document_id, job_id)
             sent += 1
         for document_id in self._owed_purges(stale_seconds):
             self._queue.purge(document_id)

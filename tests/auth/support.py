@@ -223,6 +223,7 @@ class AuthApp:
         document_id, job_id = intake.uploaded.document_id, intake.uploaded.job_id
         assert job_id is not None
         self.cortex.actors.ingest_document.fn(str(document_id), str(job_id))
+        self.cortex.actors.embed_document.fn(str(document_id), str(job_id))
         self.settle()
         return str(document_id), str(job_id)
 

@@ -63,6 +63,14 @@ def pipeline(
 TOKENIZER = ChunkTokenizer()
 
 
+def ingest(cortex: Cortex, document_id: UUID, job_id: UUID) -> Outcome:
+    """Both stages, as the ingest and embed queues would run them."""
+    outcome = pipeline(cortex).run(document_id, job_id)
+    if outcome is not Outcome.CHUNKED:
+        return outcome
+    return cortex.embedder.run(document_id, job_id)
+
+
 def events_of(cortex: Cortex, document_id: UUID, kind: type) -> list[Any]:
     return [e for e in cortex.log.repository.event_store.get(document_id) if isinstance(e, kind)]
 
@@ -75,7 +83,7 @@ def indexed_chunks(cortex: Cortex, document_id: UUID) -> list[dict[str, Any]]:
 
 def test_a_job_runs_to_completion_with_chunks_matching_the_text(cortex: Cortex) -> None:
     document_id, job_id = upload(cortex, project(cortex))
-    assert pipeline(cortex).run(document_id, job_id) is Outcome.COMPLETED
+    assert ingest(cortex, document_id, job_id) is Outcome.COMPLETED
     catch_up(cortex)
     job = document_queries.get_job(cortex.read_store, str(job_id))
     assert job is not None
@@ -99,7 +107,7 @@ def test_duplicate_deliveries_running_at_once_record_each_step_once(cortex: Cort
 
     def deliver() -> None:
         start.wait()
-        outcomes.append(pipeline(cortex).run(document_id, job_id))
+        outcomes.append(ingest(cortex, document_id, job_id))
 
     threads = [threading.Thread(target=deliver) for _ in range(4)]
     for thread in threads:
@@ -126,9 +134,9 @@ def test_a_worker_killed_after_extraction_is_resumed_by_the_next_delivery(cortex
     job = document_queries.get_job(cortex.read_store, str(job_id))
     assert job is not None
     assert job["status"] == "extracted"
-    assert document_queries.owed_jobs(cortex.read_store, 0) == [(document_id, job_id)]
+    assert document_queries.owed_jobs(cortex.read_store, 0) == [(document_id, job_id, "extracted")]
 
-    assert pipeline(cortex).run(document_id, job_id) is Outcome.COMPLETED
+    assert ingest(cortex, document_id, job_id) is Outcome.COMPLETED
     assert pipeline(cortex).run(document_id, job_id) is Outcome.SKIPPED  # a late redelivery
     assert len(events_of(cortex, document_id, TextExtracted)) == 1
     (chunked,) = events_of(cortex, document_id, DocumentChunked)
@@ -175,7 +183,7 @@ def test_a_transient_failure_then_recovery_completes(cortex: Cortex) -> None:
     document_id, job_id = upload(cortex, project(cortex))
     with pytest.raises(RetryLater):
         pipeline(cortex, store=UnreachableStore(cortex.store)).run(document_id, job_id)
-    assert pipeline(cortex).run(document_id, job_id) is Outcome.COMPLETED
+    assert ingest(cortex, document_id, job_id) is Outcome.COMPLETED
     catch_up(cortex)
     job = document_queries.get_job(cortex.read_store, str(job_id))
     assert job is not None
@@ -192,7 +200,7 @@ def test_content_that_cannot_be_read_fails_at_once(cortex: Cortex) -> None:
 
 def test_a_new_version_replaces_the_old_chunks_only_once_indexed(cortex: Cortex) -> None:
     document_id, job_id = upload(cortex, project(cortex))
-    pipeline(cortex).run(document_id, job_id)
+    ingest(cortex, document_id, job_id)
     staged = stage_bytes(
         "handbook.md", b"# Handbook\n\nRewritten.", cortex.store.staging_dir(), 1 << 20
     )
@@ -206,7 +214,7 @@ def test_a_new_version_replaces_the_old_chunks_only_once_indexed(cortex: Cortex)
     assert before
     assert {c["document_version"] for c in before} == {1}
 
-    pipeline(cortex).run(document_id, intake.uploaded.job_id)
+    ingest(cortex, document_id, intake.uploaded.job_id)
     catch_up(cortex)
     after = indexed_chunks(cortex, document_id)
     assert [(c["document_version"], c["text"]) for c in after] == [(2, "# Handbook\n\nRewritten.")]
@@ -232,12 +240,12 @@ def test_a_new_version_cancels_the_open_job_of_the_old_one(cortex: Cortex) -> No
 
 def test_reingest_of_the_same_version_reuses_chunk_ids(cortex: Cortex) -> None:
     document_id, job_id = upload(cortex, project(cortex))
-    pipeline(cortex).run(document_id, job_id)
+    ingest(cortex, document_id, job_id)
     catch_up(cortex)
     first = [c["id"] for c in indexed_chunks(cortex, document_id)]
     again = uuid4()
     cortex.documents.request_reingest(document_id, job_id=again, at=NOW)
-    assert pipeline(cortex).run(document_id, again) is Outcome.COMPLETED
+    assert ingest(cortex, document_id, again) is Outcome.COMPLETED
     catch_up(cortex)
     assert [c["id"] for c in indexed_chunks(cortex, document_id)] == first
 
@@ -256,7 +264,7 @@ def purger(cortex: Cortex) -> ContentPurger:
 def test_deleting_a_document_clears_read_models_and_purges_unshared_bytes(cortex: Cortex) -> None:
     pid = project(cortex)
     document_id, job_id = upload(cortex, pid)
-    pipeline(cortex).run(document_id, job_id)
+    ingest(cortex, document_id, job_id)
     shared_id, shared_job = upload(cortex, pid, b"Shared words.", "a.txt")
     copy_id, _ = upload(cortex, pid, b"Shared words.", "b.txt", force=True)
     catch_up(cortex)
@@ -300,6 +308,9 @@ class RecordingQueue:
     def ingest(self, document_id: UUID, job_id: UUID) -> None:
         self.sent.append(("ingest", (document_id, job_id)))
 
+    def embed(self, document_id: UUID, job_id: UUID) -> None:
+        self.sent.append(("embed", (document_id, job_id)))
+
     def purge(self, document_id: UUID) -> None:
         self.sent.append(("purge", (document_id,)))
 
@@ -307,7 +318,7 @@ class RecordingQueue:
 def test_the_reconciler_resends_owed_work_only(cortex: Cortex) -> None:
     pid = project(cortex)
     done_id, done_job = upload(cortex, pid, b"Done.", "done.txt")
-    pipeline(cortex).run(done_id, done_job)
+    ingest(cortex, done_id, done_job)
     owed_id, owed_job = upload(cortex, pid, b"Owed.", "owed.txt")
     gone_id, _ = upload(cortex, pid, b"Gone.", "gone.txt")
     cortex.documents.delete_document(gone_id, deleted_by=None, expected_version=None, at=NOW)
@@ -323,6 +334,12 @@ def test_the_reconciler_resends_owed_work_only(cortex: Cortex) -> None:
     assert reconciler.run_once(recent) == 0  # nothing was untouched that long
     assert reconciler.run_once(0) == 2
     assert sorted(queue.sent) == [("ingest", (owed_id, owed_job)), ("purge", (gone_id,))]
+    embed_id, embed_job = upload(cortex, pid, b"Chunked only.", "chunked.txt")
+    assert pipeline(cortex).run(embed_id, embed_job) is Outcome.CHUNKED
+    catch_up(cortex)
+    queue.sent.clear()
+    reconciler.run_once(0)
+    assert ("embed", (embed_id, embed_job)) in queue.sent
 
 
 def _wait(condition: Callable[[], bool], seconds: float = 10) -> None:
@@ -362,13 +379,13 @@ def test_rebuilding_the_ingest_read_models_reproduces_them(cortex: Cortex) -> No
 
     pid = project(cortex)
     first, first_job = upload(cortex, pid)
-    pipeline(cortex).run(first, first_job)
+    ingest(cortex, first, first_job)
     staged = stage_bytes("handbook.md", b"# New\n\nText.", cortex.store.staging_dir(), 1 << 20)
     version = cortex.intake.add_version(
         first, staged, uploaded_by=None, expected_version=None, at=NOW
     )
     assert version.uploaded.job_id is not None
-    pipeline(cortex).run(first, version.uploaded.job_id)
+    ingest(cortex, first, version.uploaded.job_id)
     broken, broken_job = upload(cortex, pid, b"[1, 2", "broken.json")
     pipeline(cortex).run(broken, broken_job)
     gone, _ = upload(cortex, pid, b"Gone soon.", "gone.txt")

@@ -55,6 +55,7 @@ def api(worker_env: dict[str, str]) -> Iterator[tuple[Cortex, TestClient[Any]]]:
     """The API process: records commands and sends messages to Redis, consumes nothing."""
     cortex = bootstrap(load_settings(worker_env), migrate_read_store=True)
     cortex.start_projections()
+    cortex.start_workers()  # the embed queue: Qdrant's local mode belongs to this process
     try:
         with TestClient(create_app(cortex=cortex)) as client:
             yield cortex, client

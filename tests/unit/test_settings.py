@@ -38,6 +38,9 @@ def test_production_profile_runs_projections_out_of_process_and_needs_postgres()
         "CORTEX_AUTH_SECRET": "s" * 40,
         "CORTEX_SKIP_AUTH": "true",
     }
+    with pytest.raises(SettingsError, match="CORTEX_QDRANT_URL"):
+        load_settings(production)
+    production["CORTEX_QDRANT_URL"] = "http://qdrant:6333"
     with pytest.raises(SettingsError, match="CORTEX_REDIS_URL"):
         load_settings(production)
     settings = load_settings({**production, "CORTEX_REDIS_URL": "redis://redis:6379/0"})

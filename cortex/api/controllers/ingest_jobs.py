@@ -33,6 +33,7 @@ def job_read(row: dict[str, Any]) -> IngestJobRead:
         queued_seconds=_seconds(row["requested_at"], row["extract_started_at"]),
         extract_seconds=_seconds(row["extract_started_at"], row["extracted_at"]),
         chunk_seconds=_seconds(row["chunk_started_at"], row["chunked_at"]),
+        embed_seconds=_seconds(row["embed_started_at"], row["embedded_at"]),
         total_seconds=_seconds(row["requested_at"], row["finished_at"]),
     )
     return msgspec.convert({**row, "timings": timings}, IngestJobRead, from_attributes=True)

@@ -7,7 +7,9 @@ from uuid import UUID
 
 import msgspec
 
-JobStatus = Literal["queued", "extracted", "chunked", "completed", "failed", "cancelled"]
+JobStatus = Literal[
+    "queued", "extracted", "chunked", "embedded", "completed", "failed", "cancelled"
+]
 
 
 class PasteDocument(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -87,11 +89,12 @@ class DocumentPage(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class StageTimings(msgspec.Struct, frozen=True, kw_only=True):
-    """Seconds spent waiting in the queue, extracting, chunking, and in all."""
+    """Seconds spent waiting in the queue, extracting, chunking, embedding, and in all."""
 
     queued_seconds: float | None
     extract_seconds: float | None
     chunk_seconds: float | None
+    embed_seconds: float | None
     total_seconds: float | None
 
 
@@ -109,11 +112,15 @@ class IngestJobRead(msgspec.Struct, frozen=True, kw_only=True):
     tokenizer: str
     characters: int | None
     chunk_count: int | None
+    embedding_model: str
+    truncated: int | None
     requested_at: str
     extract_started_at: str | None
     extracted_at: str | None
     chunk_started_at: str | None
     chunked_at: str | None
+    embed_started_at: str | None
+    embedded_at: str | None
     finished_at: str | None
     updated_at: str
     timings: StageTimings

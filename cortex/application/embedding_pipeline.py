@@ -1,0 +1,131 @@
+"""Embedding a job's chunks into the vector index, then completing the job.
+
+Idempotent like the ingest stages: vectors are written under the chunk ids (writing again
+replaces them), and ChunksEmbedded + IngestCompleted are recorded once, after the vectors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+import numpy as np
+
+from cortex.application.documents import DocumentService
+from cortex.application.errors import NotFound
+from cortex.application.ingest_pipeline import Outcome
+from cortex.application.job_failures import RetryLater, record_failed_attempt
+from cortex.domain.document import Document
+from cortex.domain.errors import InvalidTransition
+from cortex.domain.ingest_job import ChunkSpan, IngestJob, IngestStatus
+from cortex.embeddings.model import EmbeddingModel
+
+
+class VectorSink(Protocol):
+    """Where vectors go (the Qdrant index, wired by bootstrap)."""
+
+    def ensure_collection(self, name: str, dimension: int, *, alias: bool = True) -> None: ...
+
+    def upsert(
+        self,
+        collection: str,
+        ids: Sequence[UUID],
+        vectors: np.ndarray[Any, Any],
+        payloads: Sequence[dict[str, Any]],
+    ) -> None: ...
+
+
+def passage(text: str, span: ChunkSpan) -> str:
+    """What is embedded for a chunk: its text, led by its heading when the text lacks it."""
+    body = text[span.start : span.end]
+    heading = span.heading.rsplit(" > ", 1)[-1]
+    return body if not heading or heading in body[:200] else f"{span.heading}\n\n{body}"
+
+
+class EmbeddingPipeline:
+    def __init__(
+        self,
+        documents: DocumentService,
+        sink: VectorSink,
+        model: Callable[[], EmbeddingModel | None],
+        collection_name: Callable[[str, int], str],
+        *,
+        max_attempts: int,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_embedded: Callable[[int, float], None] | None = None,
+    ) -> None:
+        self._documents = documents
+        self._sink = sink
+        self._model = model
+        self._collection_name = collection_name
+        self._max_attempts = max_attempts
+        self._clock = clock
+        self._on_embedded = on_embedded or (lambda count, seconds: None)
+
+    def run(self, document_id: UUID, job_id: UUID) -> Outcome:
+        try:
+            document = self._documents.document(document_id)
+        except NotFound:
+            return Outcome.SKIPPED
+        job = document.job(job_id)
+        if job is None or not job.open or job.status != IngestStatus.CHUNKED:
+            return Outcome.SKIPPED
+        try:
+            self._embed(document, job)
+        except InvalidTransition:
+            return Outcome.SKIPPED
+        except Exception as error:
+            reason = f"{type(error).__name__}: {error}"
+            recorded = record_failed_attempt(
+                self._documents,
+                document_id,
+                job_id,
+                stage="embed",
+                reason=reason,
+                permanent=False,
+                max_attempts=self._max_attempts,
+                at=self._clock(),
+            )
+            if recorded is None or recorded[1]:
+                return Outcome.FAILED
+            raise RetryLater(reason) from error
+        return Outcome.COMPLETED
+
+    def _embed(self, document: Document, job: IngestJob) -> None:
+        model = self._model()
+        if model is None:
+            raise RuntimeError("no embedding model could be loaded (see /readyz)")
+        started = self._clock()
+        text = job.text or ""
+        embedded = model.embed_passages([passage(text, span) for span in job.chunks])
+        collection = self._collection_name(model.name, model.dimension)
+        self._sink.ensure_collection(collection, model.dimension)
+        content = document.versions[job.version - 1]
+        payloads = [
+            {
+                "project_id": str(document.project_id),
+                "document_id": str(document.id),
+                "job_id": str(job.id),
+                "version": job.version,
+                "position": span.position,
+                "kind": content.kind,
+                "tags": [],
+                "model": model.name,
+            }
+            for span in job.chunks
+        ]
+        self._sink.upsert(collection, [span.id for span in job.chunks], embedded.vectors, payloads)
+        now = self._clock()
+        self._on_embedded(len(job.chunks), (now - started).total_seconds())
+        self._documents.record_embedding(
+            document,
+            job.id,
+            model=model.name,
+            dimension=model.dimension,
+            collection=collection,
+            truncated=embedded.truncated,
+            started_at=started,
+            at=now,
+        )

@@ -1,0 +1,48 @@
+"""sentence-transformers models (all-MiniLM-L6-v2, code models, any local folder)."""
+
+from __future__ import annotations
+
+import numpy as np
+from sentence_transformers import SentenceTransformer
+
+from cortex.embeddings.model import Embedded, Vectors
+
+BATCH_SIZE = 64
+
+
+class SentenceModel:
+    def __init__(self, name: str, source: str, device: str) -> None:
+        self.name = name
+        self.device = device
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+        self._model = SentenceTransformer(
+            source, device=device, local_files_only=True, trust_remote_code=False
+        )
+        self.dimension = int(self._model.get_embedding_dimension() or 0)
+        self.max_tokens = int(self._model.max_seq_length or 512)
+
+    def embed_passages(self, texts: list[str]) -> Embedded:
+        return Embedded(self._encode(texts), self._truncated(texts))
+
+    def embed_query(self, text: str) -> Vectors:
+        query: Vectors = self._encode([text])[0]
+        return query
+
+    def _encode(self, texts: list[str]) -> Vectors:
+        vectors = self._model.encode(
+            texts,
+            batch_size=BATCH_SIZE,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def _truncated(self, texts: list[str]) -> int:
+        """Texts longer than the model reads (counted with its own tokenizer)."""
+        lengths = self._model.tokenizer(
+            texts, add_special_tokens=True, truncation=False, verbose=False
+        )["input_ids"]
+        return sum(len(ids) > self.max_tokens for ids in lengths)
