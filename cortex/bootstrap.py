@@ -33,6 +33,8 @@ from cortex.eventstore.environment import (
 )
 from cortex.ingest.tokenizer import ChunkTokenizer
 from cortex.observability import metrics
+from cortex.search.rerank import Reranker
+from cortex.search.service import KnowledgeSearch
 from cortex.settings import Settings
 from cortex.storage.base import ObjectStore
 from cortex.storage.factory import open_object_store
@@ -75,6 +77,7 @@ class Cortex:
     vectors: VectorIndex
     embedding: EmbeddingProvider
     embedder: EmbeddingPipeline
+    search: KnowledgeSearch
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
     _wakeups: list[Wakeup] = field(default_factory=list)
@@ -241,6 +244,9 @@ def bootstrap(settings: Settings, *, migrate_read_store: bool | None = None) -> 
         vectors=vectors,
         embedding=embedding,
         embedder=embedder,
+        search=KnowledgeSearch(
+            read_store, vectors, embedding, Reranker(settings.embeddings.reranker)
+        ),
         projects=ProjectService(log),
         ideas=IdeaService(log),
         history=HistoryService(log),

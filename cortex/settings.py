@@ -92,6 +92,7 @@ class EmbeddingSettings(msgspec.Struct, frozen=True, kw_only=True):
     models: str = "jinaai/jina-embeddings-v2-base-code,microsoft/codebert-base,all-MiniLM-L6-v2"
     model_dir: str = ""
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    reranker: str = "cross-encoder/ms-marco-MiniLM-L-6-v2"
 
     @property
     def chain(self) -> tuple[str, ...]:
@@ -195,6 +196,7 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "CORTEX_EMBEDDING_MODELS": ("embeddings", "models"),
     "CORTEX_EMBEDDING_MODEL_DIR": ("embeddings", "model_dir"),
     "CORTEX_EMBEDDING_DEVICE": ("embeddings", "device"),
+    "CORTEX_RERANKER_MODEL": ("embeddings", "reranker"),
     "CORTEX_QDRANT_URL": ("qdrant", "url"),
     "CORTEX_QDRANT_API_KEY": ("qdrant", "api_key"),
     "CORTEX_QDRANT_DIR": ("qdrant", "dir"),

@@ -113,6 +113,16 @@ class ChunksProjection(SqlProjection):
             ),
             (document_id, str(event.job_id), event.version),
         )
+        # Keyword search holds exactly the indexed chunks: swapped in the same transaction.
+        cur.execute(self.sql("DELETE FROM {chunk_search} WHERE document_id = ?"), (document_id,))
+        cur.execute(
+            self.sql(
+                "INSERT INTO {chunk_search} (chunk_id, document_id, project_id, body)"
+                " SELECT c.id, c.document_id, c.project_id, c.heading || ' ' || c.text"
+                " FROM {chunks} c WHERE c.document_id = ? AND c.indexed = 1"
+            ),
+            (document_id,),
+        )
 
     @handle.register
     def _failed(self, event: IngestFailed, cur: Cursor) -> None:

@@ -15,6 +15,7 @@ from cortex.api.controllers.events import EventController
 from cortex.api.controllers.health import HealthController
 from cortex.api.controllers.ideas import IdeaController
 from cortex.api.controllers.ingest_jobs import IngestJobController
+from cortex.api.controllers.knowledge import KnowledgeController
 from cortex.api.controllers.metrics import MetricsController
 from cortex.api.controllers.projects import ProjectController
 from cortex.api.dependencies import provide_cortex
@@ -58,6 +59,7 @@ def create_app(*, cortex: Cortex | None = None, settings: Settings | None = None
             IdeaController,
             DocumentController,
             IngestJobController,
+            KnowledgeController,
             MetricsController,
             EventController,
             HealthController,

@@ -91,6 +91,8 @@ PERMISSIONS: dict[str, Rule] = {
     "deleteDocument": Rule(roles=WRITERS, project="document", project_role=ProjectRole.EDITOR),
     "getIngestJob": Rule(roles=READERS, project="ingest_job"),
     "listIngestJobs": Rule(roles=READERS, project="handler"),
+    # Knowledge search (filtered to the caller's projects in the handler).
+    "searchKnowledge": Rule(roles=READERS, project="handler"),
     # History.
     "listAggregateEvents": Rule(roles=AUDIT),
 }

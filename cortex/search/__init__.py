@@ -1,0 +1,1 @@
+"""Knowledge search: dense (Qdrant), keyword (SQL full text) and their fusion."""

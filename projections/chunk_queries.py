@@ -1,0 +1,82 @@
+"""Keyword search over the indexed chunks (FTS5 on SQLite, tsvector on PostgreSQL), and the
+hydration of chunk hits with their text, offsets and document."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from projections.store import ReadStore
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+MAX_QUERY_WORDS = 32
+
+
+@dataclass(frozen=True)
+class ChunkFilter:
+    project_ids: list[str] | None  # None: every project
+    document_id: str | None = None
+    kind: str | None = None
+    tags: list[str] | None = None
+
+
+def query_words(text: str) -> list[str]:
+    """The query's words, lower-cased, each once, in order (what keyword search looks for)."""
+    return list(dict.fromkeys(word.lower() for word in _WORD.findall(text)))[:MAX_QUERY_WORDS]
+
+
+def keyword_search(
+    store: ReadStore, text: str, where: ChunkFilter, *, limit: int
+) -> list[tuple[str, float]]:
+    """(chunk id, relevance) best first; any of the query's words may match."""
+    words = query_words(text)
+    if not words or where.tags or (where.project_ids is not None and not where.project_ids):
+        return []  # documents carry no tags yet: a tag filter matches nothing
+    clauses: list[str] = []
+    params: list[Any] = []
+    if where.project_ids is not None:
+        clauses.append(f"s.project_id IN ({', '.join('?' for _ in where.project_ids)})")
+        params.extend(where.project_ids)
+    if where.document_id:
+        clauses.append("s.document_id = ?")
+        params.append(where.document_id)
+    if where.kind:
+        clauses.append("d.kind = ?")
+        params.append(where.kind)
+    extra = "".join(f" AND {clause}" for clause in clauses)
+    if store.dialect == "postgresql":
+        sql = (
+            "SELECT s.chunk_id, ts_rank_cd(to_tsvector('english', s.body), q) AS score"
+            " FROM chunk_search s JOIN documents d ON d.id = s.document_id,"
+            " to_tsquery('english', ?) q"
+            " WHERE to_tsvector('english', s.body) @@ q" + extra + " ORDER BY score DESC LIMIT ?"
+        )
+        match = " | ".join(words)
+    else:
+        sql = (
+            "SELECT s.chunk_id, -bm25(chunk_search) AS score"
+            " FROM chunk_search s JOIN documents d ON d.id = s.document_id"
+            " WHERE chunk_search MATCH ?" + extra + " ORDER BY score DESC LIMIT ?"
+        )
+        match = " OR ".join('"' + word.replace('"', "") + '"' for word in words)
+    with store.reading() as cur:
+        cur.execute(sql, (match, *params, limit))
+        return [(str(row["chunk_id"]), float(row["score"])) for row in cur.fetchall()]
+
+
+def hydrate(store: ReadStore, chunk_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The chunks still indexed (their document's indexed version), with their documents."""
+    if not chunk_ids:
+        return {}
+    marks = ", ".join("?" for _ in chunk_ids)
+    with store.reading() as cur:
+        cur.execute(
+            "SELECT c.id, c.document_id, c.project_id, c.document_version, c.position,"
+            " c.start_offset, c.end_offset, c.heading, c.text, d.title, d.kind"
+            " FROM chunks c JOIN documents d ON d.id = c.document_id"
+            f" WHERE c.id IN ({marks}) AND c.indexed = 1"
+            " AND c.document_version = d.indexed_version",
+            chunk_ids,
+        )
+        return {str(row["id"]): row for row in cur.fetchall()}
