@@ -25,6 +25,7 @@ from cortex.auth.keys import SigningKeys, load_signing_keys
 from cortex.auth.rate_limit import AttemptLimiter
 from cortex.auth.tokens import TokenIssuer
 from cortex.embeddings.provider import EmbeddingProvider
+from cortex.embeddings.reembed import reembed_all
 from cortex.eventstore.environment import (
     check_database,
     event_store_env,
@@ -47,7 +48,7 @@ from projections.migrate import migrate
 from projections.registry import PROJECTIONS
 from projections.runner import EventWakeup, ProjectionRunner, Wakeup
 from projections.store import ReadStore, open_read_store
-from projections.vector_index import VectorIndex, collection_name
+from projections.vector_index import VectorIndex, holds_model
 from projections.vectors import VectorsProjection
 
 logger = structlog.get_logger("cortex.bootstrap")
@@ -85,14 +86,33 @@ class Cortex:
 
     def start_workers(self, queues: set[str] | None = None, threads: int | None = None) -> None:
         """Consume the queues in this process (Dramatiq worker threads) and run the reconciler."""
+        consumed = set(queues or self.settings.in_process_queues)
+        if not consumed:  # Dramatiq reads "no queues" as "every queue"
+            self.start_reconciler()
+            return
         self._worker = dramatiq.Worker(
             self.broker,
-            queues=set(queues or self.settings.in_process_queues),
+            queues=consumed,
             worker_threads=threads or self.settings.workers.threads,
             worker_timeout=100,
         )
         self._worker.start()
         self.start_reconciler()
+        if "embed" in consumed:
+            threading.Thread(
+                target=self.reembed_if_model_changed, name="reembed", daemon=True
+            ).start()
+
+    def reembed_if_model_changed(self) -> bool:
+        """Re-embed everything when the index holds another model's vectors (the configured
+        model changed); search keeps answering from the old collection until the switch."""
+        model = self.embedding.model()
+        active = self.vectors.active_collection()
+        if model is None or active is None or holds_model(active, model.name, model.dimension):
+            return False
+        logger.info("embedding_model_changed", previous=active, model=model.name)
+        reembed_all(self.read_store, self.vectors, model)
+        return True
 
     def start_reconciler(self) -> None:
         period = self.settings.ingest.reconcile_seconds
@@ -212,7 +232,6 @@ def bootstrap(settings: Settings, *, migrate_read_store: bool | None = None) -> 
         documents,
         vectors,
         embedding.model,
-        collection_name,
         max_attempts=ingest.max_attempts,
         on_embedded=lambda count, seconds: metrics.EMBEDDED_CHUNKS.inc(count),
     )

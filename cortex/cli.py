@@ -192,6 +192,9 @@ def projections_rebuild(name: str) -> None:
 
     if name not in PROJECTIONS:
         raise click.ClickException(f"unknown projection {name!r}; try `cortex projections list`")
+    if name == "vectors":
+        _rebuild_vectors()
+        return
     with (
         _cortex() as cortex,
         tqdm(total=cortex.log.head(), unit="ev", desc=f"rebuild {name}") as bar,
@@ -204,6 +207,29 @@ def projections_rebuild(name: str) -> None:
             progress=bar.update,
         )
     click.echo(f"rebuilt {name} from {applied} events")
+
+
+def _rebuild_vectors() -> None:
+    """Re-embed every indexed chunk into a new collection, then switch the search alias."""
+    from tqdm import tqdm
+
+    from cortex.embeddings.reembed import reembed_all
+    from projections.chunk_queries import indexed_chunks
+
+    with _cortex() as cortex:
+        model = cortex.embedding.model()
+        if model is None:
+            raise click.ClickException("no embedding model could be loaded; see the log")
+        total = 0
+        after = ""
+        while rows := indexed_chunks(cortex.read_store, after=after, limit=5000):
+            total += len(rows)
+            after = str(rows[-1]["id"])
+        with tqdm(total=total, unit="chunk", desc=f"re-embed with {model.name}") as bar:
+            collection, count = reembed_all(
+                cortex.read_store, cortex.vectors, model, progress=bar.update
+            )
+    click.echo(f"re-embedded {count} chunks into {collection}; search now reads it")
 
 
 @main.group()

@@ -80,3 +80,17 @@ def hydrate(store: ReadStore, chunk_ids: list[str]) -> dict[str, dict[str, Any]]
             chunk_ids,
         )
         return {str(row["id"]): row for row in cur.fetchall()}
+
+
+def indexed_chunks(store: ReadStore, *, after: str = "", limit: int = 500) -> list[dict[str, Any]]:
+    """A page of every indexed chunk with what its vector's payload needs, in id order."""
+    with store.reading() as cur:
+        cur.execute(
+            "SELECT c.id, c.document_id, c.project_id, c.job_id, c.document_version,"
+            " c.position, c.heading, c.text, d.kind"
+            " FROM chunks c JOIN documents d ON d.id = c.document_id"
+            " WHERE c.indexed = 1 AND c.document_version = d.indexed_version AND c.id > ?"
+            " ORDER BY c.id LIMIT ?",
+            (after, limit),
+        )
+        return cur.fetchall()

@@ -73,11 +73,12 @@ class ChunksProjection(SqlProjection):
             cur.execute(
                 self.sql(
                     "INSERT INTO {chunks} (id, document_id, project_id, document_version,"
-                    " position, start_offset, end_offset, heading, token_count, text)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " position, start_offset, end_offset, heading, token_count, text, job_id)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                     " ON CONFLICT (id) DO UPDATE SET start_offset = excluded.start_offset,"
                     " end_offset = excluded.end_offset, heading = excluded.heading,"
-                    " token_count = excluded.token_count, text = excluded.text"
+                    " token_count = excluded.token_count, text = excluded.text,"
+                    " job_id = excluded.job_id"
                 ),
                 (
                     str(chunk.id),
@@ -90,6 +91,7 @@ class ChunksProjection(SqlProjection):
                     chunk.heading,
                     chunk.tokens,
                     text[chunk.start : chunk.end],
+                    str(event.job_id),
                 ),
             )
 

@@ -38,8 +38,14 @@ class VectorHit:
 
 
 def collection_name(model: str, dimension: int) -> str:
+    """The collection of a model's vectors; rebuilds add ``_r<time>`` to it."""
     slug = re.sub(r"[^a-z0-9]+", "_", model.lower()).strip("_")
     return f"{PREFIX}{slug}_{dimension}"
+
+
+def holds_model(collection: str, model: str, dimension: int) -> bool:
+    base = collection_name(model, dimension)
+    return collection == base or collection.startswith(base + "_r")
 
 
 class VectorIndex:
@@ -83,6 +89,16 @@ class VectorIndex:
                         client.create_payload_index(name, field, schema)
             if alias and self.active_collection() is None:
                 self.switch_alias(name)
+
+    def write_collection(self, model: str, dimension: int) -> str:
+        """Where this model's vectors go: the alias's collection when it holds this model (a
+        rebuild's), else the model's own (created, and aliased when nothing is)."""
+        active = self.active_collection()
+        if active is not None and holds_model(active, model, dimension):
+            return active
+        name = collection_name(model, dimension)
+        self.ensure_collection(name, dimension)
+        return name
 
     def active_collection(self) -> str | None:
         with self.client() as client:

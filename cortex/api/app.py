@@ -43,9 +43,10 @@ def create_app(*, cortex: Cortex | None = None, settings: Settings | None = None
             yield
             return
         owned = bootstrap(settings)
+        owned.embedding.load_in_background()  # seconds of work; /readyz says "loading" meanwhile
         if settings.projections.in_process:
             owned.start_projections()
-        if settings.workers.in_process:
+        if settings.in_process_queues:
             owned.start_workers()
         app.state.cortex = owned
         try:

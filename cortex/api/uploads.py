@@ -9,6 +9,7 @@ from typing import Any
 import anyio
 import msgspec
 from litestar import Request
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from cortex.api.schemas.documents import PasteDocument
@@ -76,9 +77,14 @@ class _MultipartFiles:
             stager, self._stager = self._stager, None
             self.files.append(stager.finish())
 
+    @property
+    def open_part(self) -> bool:
+        return self._stager is not None
+
     def discard(self) -> None:
         if self._stager is not None:
             self._stager.abort()
+            self._stager = None
         for staged in self.files:
             staged.discard()
 
@@ -104,6 +110,11 @@ async def read_uploads(
         async for chunk in request.stream():
             await anyio.to_thread.run_sync(files.parser.write, chunk)
         files.parser.finalize()
+        if files.open_part:
+            raise RejectedUpload(400, "the multipart body ends inside a file")
+    except FormParserError as error:
+        files.discard()
+        raise RejectedUpload(400, f"malformed multipart body: {error}") from None
     except BaseException:
         files.discard()
         raise

@@ -48,6 +48,11 @@ class DocumentService:
         self._log = log
         self.queue = queue
 
+    def require_open_project(self, project_id: UUID) -> None:
+        """NotFound, or InvalidTransition when archived: checked before any bytes are stored."""
+        if self._log.load(project_id, Project).archived:
+            raise InvalidTransition("the project is archived", current_status="archived")
+
     def holder_of(self, project_id: UUID, sha256: str) -> UUID | None:
         """The document of the project that holds this content, if one does."""
         claim = self._claim(project_id, sha256)
@@ -91,8 +96,9 @@ class DocumentService:
                 )
             elif holder is None:
                 claim.reclaim(document_id, at=at)
-            touched = [claim] if holder is None else []
-            result = self._log.commit(document, *touched)
+            else:
+                claim.add_copy(document_id, at=at)  # takes over if the holder is deleted
+            result = self._log.commit(document, claim)
             return Uploaded(document_id, job_id, 1, result, duplicate_of=holder)
 
         uploaded = _retry_conflicts(attempt)
@@ -136,6 +142,9 @@ class DocumentService:
             elif new.document_id is None:
                 new.reclaim(document_id, at=at)
                 touched.append(new)
+            else:
+                new.add_copy(document_id, at=at)
+                touched.append(new)
             result = self._log.commit(document, *touched)
             return Uploaded(document_id, job_id, number, result)
 
@@ -170,7 +179,7 @@ class DocumentService:
             claims = []
             for sha256 in {content.sha256 for content in document.versions}:
                 claim = self._claim(document.project_id, sha256)
-                if claim is not None and claim.document_id == document_id:
+                if claim is not None:
                     claim.release(document_id, at=at)
                     claims.append(claim)
             return self._log.commit(document, *claims)
@@ -185,13 +194,21 @@ class DocumentService:
     # Reports from workers. Each is a no-op when the step was already recorded (a duplicate
     # delivery, or a second worker on the same job): the aggregate's stage says so.
 
-    def document(self, document_id: UUID, *, include_deleted: bool = False) -> Document:
+    def document(
+        self,
+        document_id: UUID,
+        *,
+        include_deleted: bool = False,
+        expected_version: int | None = None,
+    ) -> Document:
         try:
             document: object = self._log.repository.get(document_id)
         except AggregateNotFoundError:
             raise NotFound("document", document_id) from None
         if not isinstance(document, Document) or (document.deleted and not include_deleted):
             raise NotFound("document", document_id)
+        if expected_version is not None and document.version != expected_version:
+            raise VersionConflict(document_id, expected_version, document.version)
         return document
 
     def record_text(

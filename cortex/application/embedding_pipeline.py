@@ -21,12 +21,14 @@ from cortex.domain.document import Document
 from cortex.domain.errors import InvalidTransition
 from cortex.domain.ingest_job import ChunkSpan, IngestJob, IngestStatus
 from cortex.embeddings.model import EmbeddingModel
+from cortex.embeddings.passages import passage_text
 
 
 class VectorSink(Protocol):
     """Where vectors go (the Qdrant index, wired by bootstrap)."""
 
-    def ensure_collection(self, name: str, dimension: int, *, alias: bool = True) -> None: ...
+    def write_collection(self, model: str, dimension: int) -> str:
+        """The collection this model's vectors go to (created when missing)."""
 
     def upsert(
         self,
@@ -38,10 +40,7 @@ class VectorSink(Protocol):
 
 
 def passage(text: str, span: ChunkSpan) -> str:
-    """What is embedded for a chunk: its text, led by its heading when the text lacks it."""
-    body = text[span.start : span.end]
-    heading = span.heading.rsplit(" > ", 1)[-1]
-    return body if not heading or heading in body[:200] else f"{span.heading}\n\n{body}"
+    return passage_text(text[span.start : span.end], span.heading)
 
 
 class EmbeddingPipeline:
@@ -50,7 +49,6 @@ class EmbeddingPipeline:
         documents: DocumentService,
         sink: VectorSink,
         model: Callable[[], EmbeddingModel | None],
-        collection_name: Callable[[str, int], str],
         *,
         max_attempts: int,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -59,7 +57,6 @@ class EmbeddingPipeline:
         self._documents = documents
         self._sink = sink
         self._model = model
-        self._collection_name = collection_name
         self._max_attempts = max_attempts
         self._clock = clock
         self._on_embedded = on_embedded or (lambda count, seconds: None)
@@ -100,8 +97,7 @@ class EmbeddingPipeline:
         started = self._clock()
         text = job.text or ""
         embedded = model.embed_passages([passage(text, span) for span in job.chunks])
-        collection = self._collection_name(model.name, model.dimension)
-        self._sink.ensure_collection(collection, model.dimension)
+        collection = self._sink.write_collection(model.name, model.dimension)
         content = document.versions[job.version - 1]
         payloads = [
             {

@@ -12,7 +12,9 @@ from pathlib import PurePosixPath
 from uuid import UUID, uuid4
 
 from cortex.application.documents import DocumentService, Uploaded
+from cortex.domain.document import TITLE_MAX
 from cortex.domain.ingest_job import StoredContent
+from cortex.domain.text import clean_text
 from cortex.ingest.staging import StagedFile
 from cortex.storage.base import ObjectStore, content_key
 
@@ -41,12 +43,17 @@ class DocumentIntake:
         uploaded_by: UUID | None,
         at: datetime,
     ) -> list[Intake]:
-        """Each file becomes a document, or is reported as a duplicate of one."""
+        """Each file becomes a document, or is reported as a duplicate of one.
+
+        Everything that can refuse the upload (the project, each title) is checked before any
+        byte is stored or any document recorded, so a refusal leaves nothing behind.
+        """
         done: list[Intake] = []
         try:
-            for staged in files:
+            self._documents.require_open_project(project_id)
+            titles = [title_of(staged) for staged in files]
+            for staged, title in zip(files, titles, strict=True):
                 content = stored_content(staged)
-                title = staged.title or PurePosixPath(staged.filename).stem or staged.filename
                 holder = None if force else self._documents.holder_of(project_id, staged.sha256)
                 if holder is not None:
                     staged.discard()
@@ -80,7 +87,7 @@ class DocumentIntake:
     ) -> Intake:
         content = stored_content(staged)
         try:
-            current = self._documents.document(document_id)
+            current = self._documents.document(document_id, expected_version=expected_version)
             if current.content.sha256 != staged.sha256:
                 self._store.put_file(content.storage_key, staged.path)
             uploaded = self._documents.upload_version(
@@ -94,6 +101,14 @@ class DocumentIntake:
         finally:
             staged.discard()
         return Intake(staged, content, current.title, uploaded)
+
+
+def title_of(staged: StagedFile) -> str:
+    """The document title: given, or the archive member's path, or the file name's stem."""
+    title = staged.title or PurePosixPath(staged.filename).stem or staged.filename
+    if len(title) > TITLE_MAX:  # a deep archive path: its end says most
+        title = "…" + title[-(TITLE_MAX - 1) :]
+    return clean_text("title", title, max_length=TITLE_MAX)
 
 
 def stored_content(staged: StagedFile) -> StoredContent:

@@ -12,7 +12,7 @@ from cortex.search.rerank import Reranker
 from cortex.search.snippets import snippet
 from projections.chunk_queries import ChunkFilter, hydrate, keyword_search, query_words
 from projections.store import ReadStore
-from projections.vector_index import VectorIndex, collection_name
+from projections.vector_index import VectorIndex, holds_model
 
 Mode = Literal["dense", "keyword", "hybrid"]
 
@@ -121,7 +121,7 @@ class KnowledgeSearch:
             return None
         result.model = model.name
         active = self._index.active_collection()
-        if active is not None and active != collection_name(model.name, model.dimension):
+        if active is not None and not holds_model(active, model.name, model.dimension):
             result.unavailable["dense"] = (
                 f"the index holds vectors of another model ({active}); "
                 "run `cortex projections rebuild vectors`"

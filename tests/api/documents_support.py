@@ -169,8 +169,11 @@ def leftovers(client: Client) -> tuple[int, list[str], list[str]]:
 
 
 def run_job(client: Client, document_id: str, job_id: str) -> None:
-    """Do a job's work in this thread, as a worker would (for clients without workers)."""
-    cortex_of(client).actors.ingest_document(document_id, job_id)
+    """Do a job's work in this thread, as the workers would (for clients without workers):
+    extract and chunk, then embed (which completes the job)."""
+    actors = cortex_of(client).actors
+    actors.ingest_document(document_id, job_id)
+    actors.embed_document(document_id, job_id)
 
 
 def paragraphs(count: int, topic: str) -> str:

@@ -3,7 +3,7 @@ pasted text, what the server sniffs, duplicates, the original bytes and the chun
 
 Versions, re-ingest, failures, deletion and the job lists: test_document_lifecycle_api.py.
 Refused uploads (names, limits, archives): test_document_uploads_refused.py.
-Bugs found in cortex/, as strict xfails: test_documents_known_bugs.py.
+Edge cases that once failed: test_document_upload_edge_cases.py.
 """
 
 from __future__ import annotations

@@ -48,7 +48,10 @@ def test_serve_answers_commands_and_queries_then_stops_cleanly(tmp_path: Path) -
         read = httpx.get(f"{base}/api/projects/{body['id']}?after={body['position']}", timeout=10)
         assert read.status_code == 200
         assert read.json()["name"] == "Served"
-        assert httpx.get(f"{base}/readyz", timeout=5).json()["ready"] is True
+        # Ready once the embedding model has loaded (seconds, in the background).
+        ready = httpx.get(f"{base}/readyz", timeout=60).json()
+        assert ready["ready"] is True, ready
+        assert ready["checks"]["embedding_model"]["detail"].startswith("all-MiniLM-L6-v2")
     finally:
         server.send_signal(signal.SIGINT)
         output = server.communicate(timeout=20)[0].decode()

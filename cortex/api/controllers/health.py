@@ -1,4 +1,4 @@
-"""/healthz (liveness) and /readyz (event store reachable, projections within the lag bound)."""
+"""/healthz (liveness) and /readyz (event store, embedding model, Qdrant, projection lag)."""
 
 from __future__ import annotations
 
@@ -37,6 +37,14 @@ class HealthController(Controller):
         except Exception as error:  # any failure means not ready; the reason is reported
             head = None
             checks["event_store"] = Check(ok=False, detail=type(error).__name__)
+        checks["embedding_model"] = _embedding_check(cortex)
+        try:
+            cortex.vectors.check()
+            checks["qdrant"] = Check(ok=True, detail=cortex.vectors.description)
+        except Exception as error:
+            checks["qdrant"] = Check(
+                ok=False, detail=f"{cortex.vectors.description}: {error}"[:300]
+            )
         max_lag = cortex.settings.projections.ready_max_lag
         for name, runner in cortex.runners.items():
             try:
@@ -50,3 +58,18 @@ class HealthController(Controller):
         ready = all(check.ok for check in checks.values())
         status = HTTP_200_OK if ready else HTTP_503_SERVICE_UNAVAILABLE
         return Response(Readiness(ready=ready, checks=checks), status_code=status)
+
+
+def _embedding_check(cortex: Cortex) -> Check:
+    """Which model of the chain is active, and why the ones before it were skipped."""
+    model = cortex.embedding.model()  # waits while the model loads (this runs in a thread)
+    choice = cortex.embedding.choice
+    skipped = "; ".join(
+        f"{attempt.model} skipped: {attempt.reason}"
+        for attempt in (choice.attempts if choice else [])
+        if not attempt.loaded
+    )
+    if model is None:
+        return Check(ok=False, detail=f"no model could be loaded; {skipped}"[:1000])
+    active = f"{model.name} ({model.dimension}d, {model.device})"
+    return Check(ok=True, detail=f"{active}; {skipped}"[:1000] if skipped else active)

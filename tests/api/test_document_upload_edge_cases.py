@@ -1,11 +1,9 @@
-"""Bugs found in cortex/ by the document API tests, each pinned by a test of the behaviour it
-should have. Strict xfails: the suite stays green while the bug is there and fails as soon as it
-is fixed, so that the mark is removed and the test guards the fix. SQLite and PostgreSQL.
+"""Upload edge cases that once failed (a 500 on a malformed body, temp files or bytes left by a
+refused upload, a partly recorded refused batch, an uncleaned title, deduplication lost when the
+original is deleted), each guarded by a test of the behaviour it has now. SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
-
-import pytest
 
 from tests.api.conftest import Client
 from tests.api.documents_support import (
@@ -19,7 +17,6 @@ from tests.api.documents_support import (
 from tests.api.helpers import create_project, ok, problem
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a malformed multipart body is a 500, not a 400")
 def test_a_malformed_multipart_body_is_a_400_problem(client: Client) -> None:
     project = create_project(client)
 
@@ -32,7 +29,6 @@ def test_a_malformed_multipart_body_is_a_400_problem(client: Client) -> None:
     problem(response, 400)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a truncated multipart body leaves its temp file")
 def test_a_truncated_multipart_body_leaves_no_temp_file(client: Client) -> None:
     project = create_project(client)
     body, headers = multipart([("file", "a.txt", b"the part is never closed")])
@@ -44,24 +40,41 @@ def test_a_truncated_multipart_body_leaves_no_temp_file(client: Client) -> None:
             content=body[: body.rindex(b"\r\n--")],
             headers=headers,
         ),
-        422,
+        400,
     )
 
 
-@pytest.mark.xfail(
-    strict=True, reason="bug: files before a refused one in the same upload are recorded anyway"
-)
-def test_an_upload_refused_for_one_member_records_none_of_them(client: Client) -> None:
+def test_an_upload_refused_for_one_file_records_none_of_them(client: Client) -> None:
     project = create_project(client)
-    deep = "/".join(["folder" * 10] * 6) + "/notes.txt"  # a title over 300 characters
-    archive = zip_of(("first.txt", b"committed before the refusal"), (deep, b"refused"))
+    body, headers = multipart(
+        [("file", "c.txt", b"would be recorded before the refusal"), ("file", " .txt", b"x")]
+    )
 
-    body = refused(client, lambda: upload(client, project["id"], ("a.zip", archive)), 422)
+    problem_body = refused(
+        client,
+        lambda: client.post(
+            f"/api/projects/{project['id']}/documents", content=body, headers=headers
+        ),
+        422,
+    )
 
-    assert body["errors"][0]["field"] == "title"
+    assert problem_body["errors"][0]["field"] == "title"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a refused upload command has stored its bytes")
+def test_a_deep_archive_path_becomes_a_shortened_title(client: Client) -> None:
+    project = create_project(client)
+    deep = "/".join(["folder" * 10] * 6) + "/notes.txt"  # a path over 300 characters
+    archive = zip_of(("first.txt", b"first"), (deep, b"deep notes"))
+
+    results = ok(upload(client, project["id"], ("a.zip", archive)), 201)
+
+    titles = sorted(item["title"] for item in results["documents"])
+    assert titles[0] == "first.txt"
+    assert titles[1].startswith("…")
+    assert titles[1].endswith("/notes.txt")
+    assert len(titles[1]) == 300
+
+
 def test_an_upload_refused_by_its_command_stores_nothing(client: Client) -> None:
     project = create_project(client)
     missing = "3f7c1f9e-0000-4000-8000-000000000000"
@@ -71,7 +84,6 @@ def test_an_upload_refused_by_its_command_stores_nothing(client: Client) -> None
     refused(client, lambda: client.post(url, json={"title": "  ", "text": "orphan"}), 422)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: the upload answer shows the title before cleaning")
 def test_the_upload_answer_shows_the_title_as_recorded(client: Client) -> None:
     project = create_project(client)
 
@@ -89,9 +101,6 @@ def test_the_upload_answer_shows_the_title_as_recorded(client: Client) -> None:
     assert item["title"] == recorded["title"]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="bug: content a forced copy holds is not a duplicate once the original goes"
-)
 def test_content_held_by_a_forced_copy_stays_a_duplicate_after_the_original_is_deleted(
     client: Client,
 ) -> None:
