@@ -374,10 +374,18 @@ SPECS: dict[str, Spec] = {
     "deleteDocument": Spec(_fresh_document, ok="p_editor", weak=IDEA_EDITOR_WEAK, outsider="404"),
     "getIngestJob": Spec(lambda w, ok: Call(path={"job_id": w.job}), ok="p_viewer", outsider="404"),
     "listIngestJobs": Spec(lambda w, ok: Call(), ok="p_viewer", outsider="filtered"),
+    "searchKnowledge": Spec(
+        lambda w, ok: Call(json={"query": "document", "project_id": w.project, "mode": "keyword"}),
+        ok="p_viewer",
+        outsider="404",
+    ),
     "listAggregateEvents": Spec(
         lambda w, ok: Call(query={"aggregate_id": w.project}), ok="auditor", weak=AUDIT_WEAK
     ),
 }
+
+# Queries whose parameters travel in a POST body: they read, they change nothing.
+QUERIES_BY_POST = {"searchKnowledge"}
 
 PUBLIC_OPERATIONS = {
     "liveness",
@@ -668,7 +676,8 @@ def test_auditors_read_everything_and_change_nothing(world: World) -> None:
             continue  # the caller's own session (logout, password, keys): not "changing" data
         response = send(world, op, spec.build(world, True), auditor.headers)
         world.app.settle()
-        may = Role.AUDITOR in rule.roles and op.method == "GET"
+        reads = op.method == "GET" or op.operation_id in QUERIES_BY_POST
+        may = Role.AUDITOR in rule.roles and reads
         if may != response.is_success or (not may and response.status_code != 403):
             failures.append(describe(op, "auditor", response))
     assert not failures, "\n".join(failures)
