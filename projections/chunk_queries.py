@@ -11,6 +11,74 @@ from projections.store import ReadStore
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 MAX_QUERY_WORDS = 32
+# Words that match nearly every chunk: PostgreSQL's english configuration drops them from a
+# tsquery, SQLite's FTS5 does not, and OR-ing them in floods keyword results with noise.
+STOP_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "our",
+        "should",
+        "so",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "to",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -30,7 +98,7 @@ def keyword_search(
     store: ReadStore, text: str, where: ChunkFilter, *, limit: int
 ) -> list[tuple[str, float]]:
     """(chunk id, relevance) best first; any of the query's words may match."""
-    words = query_words(text)
+    words = [word for word in query_words(text) if word not in STOP_WORDS] or query_words(text)
     if not words or where.tags or (where.project_ids is not None and not where.project_ids):
         return []  # documents carry no tags yet: a tag filter matches nothing
     clauses: list[str] = []

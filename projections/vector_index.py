@@ -27,6 +27,7 @@ FILTER_FIELDS: dict[str, models.PayloadSchemaType] = {
     "kind": models.PayloadSchemaType.KEYWORD,
     "tags": models.PayloadSchemaType.KEYWORD,
     "version": models.PayloadSchemaType.INTEGER,
+    "position": models.PayloadSchemaType.INTEGER,
 }
 
 
@@ -148,16 +149,30 @@ class VectorIndex:
                 client.upsert(collection, points[start : start + 256], wait=True)
 
     def delete(
-        self, *, document_id: UUID, except_job: UUID | None = None, job: UUID | None = None
+        self,
+        *,
+        document_id: UUID,
+        job: UUID | None = None,
+        below_version: int | None = None,
+        version: int | None = None,
+        from_position: int | None = None,
     ) -> None:
-        """Delete a document's points in every collection: all, all but one job's, or one job's."""
+        """Delete a document's points in every collection: all of them, or those of one job,
+        of the versions below one, or of one version from a position on."""
         must: list[Any] = [_match("document_id", str(document_id))]
-        must_not: list[Any] = []
         if job is not None:
             must.append(_match("job_id", str(job)))
-        if except_job is not None:
-            must_not.append(_match("job_id", str(except_job)))
-        selector = models.FilterSelector(filter=models.Filter(must=must, must_not=must_not))
+        if below_version is not None:
+            must.append(models.FieldCondition(key="version", range=models.Range(lt=below_version)))
+        if version is not None:
+            must.append(
+                models.FieldCondition(key="version", match=models.MatchValue(value=version))
+            )
+        if from_position is not None:
+            must.append(
+                models.FieldCondition(key="position", range=models.Range(gte=from_position))
+            )
+        selector = models.FilterSelector(filter=models.Filter(must=must))
         for name in self.collections():
             with self.client() as client:
                 client.delete(name, points_selector=selector, wait=True)

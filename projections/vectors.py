@@ -1,9 +1,10 @@
 """The ``vectors`` projector: keeps Qdrant in step with the log.
 
 Embed workers write a job's vectors before its IngestCompleted; from the log this projector
-removes what no longer belongs: the other jobs' points of a document once one completes, a
-failed or cancelled job's points, every point of a deleted document. Each of those is idempotent,
-so applying an event again after a crash (the position is committed after) changes nothing.
+removes what no longer belongs: older versions' points once a version completes, the points of a
+newer version whose job failed or was cancelled, every point of a deleted document. Each removal
+is decided from versions, never from "which job is current", so applying an old event late or
+again (a lagging or replaying projector) cannot remove points that belong.
 """
 
 from __future__ import annotations
@@ -11,7 +12,13 @@ from __future__ import annotations
 from functools import singledispatchmethod
 from typing import Any
 
-from cortex.domain.document import DocumentDeleted, IngestCancelled, IngestCompleted, IngestFailed
+from cortex.domain.document import (
+    DocumentDeleted,
+    IngestCancelled,
+    IngestCompleted,
+    IngestFailed,
+    IngestRequested,
+)
 from projections.base import SqlProjection
 from projections.store import Cursor
 from projections.vector_index import VectorIndex
@@ -19,7 +26,7 @@ from projections.vector_index import VectorIndex
 
 class VectorsProjection(SqlProjection):
     name = "vectors"
-    tables = ()
+    tables = ("vector_jobs", "vector_documents")
 
     def __init__(self, table_names: Any = None, *, index: VectorIndex | None = None) -> None:
         super().__init__(table_names)
@@ -32,18 +39,56 @@ class VectorsProjection(SqlProjection):
         """Events that do not change vectors."""
 
     @handle.register
+    def _requested(self, event: IngestRequested, cur: Cursor) -> None:
+        cur.execute(
+            self.sql(
+                "INSERT INTO {vector_jobs} (job_id, document_id, version) VALUES (?, ?, ?)"
+                " ON CONFLICT (job_id) DO NOTHING"
+            ),
+            (str(event.job_id), str(event.originator_id), event.version),
+        )
+
+    @handle.register
     def _completed(self, event: IngestCompleted, cur: Cursor) -> None:
-        self.index.delete(document_id=event.originator_id, except_job=event.job_id)
+        document_id = str(event.originator_id)
+        cur.execute(
+            self.sql("DELETE FROM {vector_documents} WHERE document_id = ?"), (document_id,)
+        )
+        cur.execute(
+            self.sql("INSERT INTO {vector_documents} (document_id, indexed_version) VALUES (?, ?)"),
+            (document_id, event.version),
+        )
+        self.index.delete(document_id=event.originator_id, below_version=event.version)
 
     @handle.register
     def _failed(self, event: IngestFailed, cur: Cursor) -> None:
         if event.final:
-            self.index.delete(document_id=event.originator_id, job=event.job_id)
+            self._abandon(event, cur)
 
     @handle.register
     def _cancelled(self, event: IngestCancelled, cur: Cursor) -> None:
-        self.index.delete(document_id=event.originator_id, job=event.job_id)
+        self._abandon(event, cur)
+
+    def _abandon(self, event: Any, cur: Cursor) -> None:
+        """A job that will not complete: its points go if they are a newer, unindexed version.
+        (A re-ingest of the indexed version rewrote that version's own points: they stay.)"""
+        cur.execute(
+            self.sql(
+                "SELECT j.version, d.indexed_version FROM {vector_jobs} j"
+                " LEFT JOIN {vector_documents} d ON d.document_id = j.document_id"
+                " WHERE j.job_id = ?"
+            ),
+            (str(event.job_id),),
+        )
+        row = cur.fetchone()
+        if row is not None and int(row["version"]) > int(row["indexed_version"] or 0):
+            self.index.delete(document_id=event.originator_id, job=event.job_id)
 
     @handle.register
     def _deleted(self, event: DocumentDeleted, cur: Cursor) -> None:
+        document_id = str(event.originator_id)
+        cur.execute(self.sql("DELETE FROM {vector_jobs} WHERE document_id = ?"), (document_id,))
+        cur.execute(
+            self.sql("DELETE FROM {vector_documents} WHERE document_id = ?"), (document_id,)
+        )
         self.index.delete(document_id=event.originator_id)

@@ -38,6 +38,8 @@ class VectorSink(Protocol):
         payloads: Sequence[dict[str, Any]],
     ) -> None: ...
 
+    def delete(self, *, document_id: UUID, version: int, from_position: int) -> None: ...
+
 
 def passage(text: str, span: ChunkSpan) -> str:
     return passage_text(text[span.start : span.end], span.heading)
@@ -113,6 +115,10 @@ class EmbeddingPipeline:
             for span in job.chunks
         ]
         self._sink.upsert(collection, [span.id for span in job.chunks], embedded.vectors, payloads)
+        # A re-ingest of a version that now has fewer chunks: the ones past the end go.
+        self._sink.delete(
+            document_id=document.id, version=job.version, from_position=len(job.chunks)
+        )
         now = self._clock()
         self._on_embedded(len(job.chunks), (now - started).total_seconds())
         self._documents.record_embedding(

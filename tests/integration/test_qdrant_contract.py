@@ -70,11 +70,20 @@ def test_points_are_written_searched_within_projects_and_deleted(index: VectorIn
     assert index.count(document_id=str(document)) == 3  # the same id again replaces
 
     newer = uuid.uuid4()
-    index.upsert(
-        collection, [uuid.uuid4()], np.stack([unit(7)]), [payload("a", document, newer, 0)]
-    )
-    index.delete(document_id=document, except_job=newer)
+    newest_payload = {**payload("a", document, newer, 0), "version": 2}
+    index.upsert(collection, [uuid.uuid4()], np.stack([unit(7)]), [newest_payload])
+    index.delete(document_id=document, version=2, from_position=1)
+    assert index.count(document_id=str(document)) == 4
+    index.delete(document_id=document, below_version=2)
     assert index.count(document_id=str(document)) == 1
+    index.delete(document_id=document, job=job)
+    assert index.count(document_id=str(document)) == 1
+    index.delete(document_id=document, version=2, from_position=0)
+    assert index.count(document_id=str(document)) == 0
+    index.upsert(collection, [uuid.uuid4()], np.stack([unit(7)]), [newest_payload])
+    index.delete(document_id=document, job=newer)
+    assert index.count(document_id=str(document)) == 0
+    index.upsert(collection, [uuid.uuid4()], np.stack([unit(7)]), [newest_payload])
     index.delete(document_id=document)
     assert index.count(document_id=str(document)) == 0
     assert index.count(document_id=str(other_document)) == 1
