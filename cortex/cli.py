@@ -26,6 +26,7 @@ from projections import auth_queries
 from projections.migrate import MigrationError, migrate
 from projections.rebuild import rebuild
 from projections.registry import PROJECTIONS
+from projections.vectors import VectorsProjection
 
 
 @contextmanager
@@ -220,6 +221,12 @@ def _rebuild_vectors() -> None:
         model = cortex.embedding.model()
         if model is None:
             raise click.ClickException("no embedding model could be loaded; see the log")
+        rebuild(  # the projector's own bookkeeping tables, from the log
+            VectorsProjection,
+            feed=cortex.log,
+            store=cortex.read_store,
+            build=lambda names: VectorsProjection(names, index=cortex.vectors),
+        )
         total = 0
         after = ""
         while rows := indexed_chunks(cortex.read_store, after=after, limit=5000):

@@ -28,8 +28,13 @@ def rebuild(
     store: ReadStore,
     batch_size: int = 1000,
     progress: Callable[[int], None] | None = None,
+    build: Callable[[dict[str, str]], SqlProjection] | None = None,
 ) -> int:
-    """Rebuild the projector's tables; return the number of events applied."""
+    """Rebuild the projector's tables; return the number of events applied.
+
+    ``build`` makes the projector on the shadow tables when it needs more than their names
+    (the vectors projector needs the vector index).
+    """
     shadows = {table: table + SHADOW_SUFFIX for table in projection_class.tables}
     shadow_position = projection_class.name + SHADOW_SUFFIX
     with store.transaction() as cur:
@@ -40,7 +45,7 @@ def rebuild(
         set_position(cur, shadow_position, 0)
 
     shadow_runner = ProjectionRunner(
-        projection_class(shadows),
+        build(shadows) if build else projection_class(shadows),
         feed=feed,
         store=store,
         batch_size=batch_size,

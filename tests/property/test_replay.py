@@ -40,6 +40,7 @@ from projections.projects import get_project
 from projections.rebuild import rebuild
 from projections.registry import PROJECTIONS
 from projections.store import ReadStore
+from projections.vectors import VectorsProjection
 from tests.conftest import make_settings
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -434,7 +435,18 @@ class World:
         self.check_read_model_against_aggregates()
         # (a) following in small batches == rebuilding from the start.
         for projection in PROJECTIONS.values():
-            rebuild(projection, feed=cortex.log, store=store, batch_size=self.batch_size + 2)
+            build = (
+                (lambda names: VectorsProjection(names, index=cortex.vectors))
+                if projection is VectorsProjection
+                else None
+            )
+            rebuild(
+                projection,
+                feed=cortex.log,
+                store=store,
+                batch_size=self.batch_size + 2,
+                build=build,
+            )
         assert dump(store) == followed
         for runner in cortex.runners.values():
             assert runner.position() == cortex.log.head()
