@@ -58,7 +58,8 @@ class VectorsProjection(SqlProjection):
             self.sql("INSERT INTO {vector_documents} (document_id, indexed_version) VALUES (?, ?)"),
             (document_id, event.version),
         )
-        self.index.delete(document_id=event.originator_id, below_version=event.version)
+        if event.version > 1:  # only then can older versions have points
+            self.index.delete(document_id=event.originator_id, below_version=event.version)
 
     @handle.register
     def _failed(self, event: IngestFailed, cur: Cursor) -> None:

@@ -115,10 +115,11 @@ class EmbeddingPipeline:
             for span in job.chunks
         ]
         self._sink.upsert(collection, [span.id for span in job.chunks], embedded.vectors, payloads)
-        # A re-ingest of a version that now has fewer chunks: the ones past the end go.
-        self._sink.delete(
-            document_id=document.id, version=job.version, from_position=len(job.chunks)
-        )
+        if job.reason == "reingest":
+            # The same version chunked again may have fewer chunks: the ones past the end go.
+            self._sink.delete(
+                document_id=document.id, version=job.version, from_position=len(job.chunks)
+            )
         now = self._clock()
         self._on_embedded(len(job.chunks), (now - started).total_seconds())
         self._documents.record_embedding(

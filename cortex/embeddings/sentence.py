@@ -24,6 +24,8 @@ class SentenceModel:
         self.max_tokens = int(self._model.max_seq_length or 512)
 
     def embed_passages(self, texts: list[str]) -> Embedded:
+        if not texts:
+            return Embedded(np.zeros((0, self.dimension), dtype=np.float32), 0)
         return Embedded(self._encode(texts), self._truncated(texts))
 
     def embed_query(self, text: str) -> Vectors:

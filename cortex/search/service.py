@@ -84,10 +84,14 @@ class KnowledgeSearch:
         rows = hydrate(self._store, [chunk_id for chunk_id, _, _ in fused])
         words = query_words(query.text)
         texts = {chunk_id: str(row["text"]) for chunk_id, row in rows.items()}
+        # Snippets only for what is returned (a larger pool when reranking reorders it).
+        wanted = max(query.limit * 2, 10) if query.rerank else query.limit
         for chunk_id, fused_score, found_by in fused:
             row = rows.get(chunk_id)
             if row is None:
                 continue  # a version being replaced, or a chunk deleted since it was indexed
+            if len(result.hits) >= wanted:
+                break
             single = query.mode != "hybrid" and query.mode in scores
             text, offset = snippet(row["text"], words)
             result.hits.append(
