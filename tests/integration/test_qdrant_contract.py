@@ -17,14 +17,17 @@ from projections.vector_index import VectorIndex, collection_name, holds_model
 SERVER = os.environ.get("CORTEX_TEST_QDRANT_URL", "")
 
 
-@pytest.fixture(params=["local", "server"])
+NO_SERVER = pytest.mark.skipif(
+    not SERVER, reason="no Qdrant server: set CORTEX_TEST_QDRANT_URL to run this half"
+)
+
+
+@pytest.fixture(params=["local", pytest.param("server", marks=NO_SERVER)])
 def index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VectorIndex]:
     if request.param == "local":
         folder = str(tmp_path / "qdrant")
         vectors = VectorIndex(lambda: QdrantClient(path=folder), description="local")
     else:
-        if not SERVER:
-            pytest.skip("no Qdrant server: set CORTEX_TEST_QDRANT_URL to run this half")
         vectors = VectorIndex(lambda: QdrantClient(url=SERVER), description="server")
     yield vectors
     for name in vectors.collections():
