@@ -69,8 +69,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model is a local folder; nev
 import numpy as np
 import psycopg
 import structlog
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict
 from qdrant_client import QdrantClient, models
 
 import cortex.search.service as search_service
@@ -231,69 +229,7 @@ def make_queries(source: WordSource, count: int) -> list[str]:
 # --- where the data goes --------------------------------------------------------------------------
 
 
-class Backend:
-    name: str
-
-    def fresh_url(self) -> str:
-        raise NotImplementedError
-
-    def cleanup(self) -> None:
-        raise NotImplementedError
-
-
-class SQLiteBackend(Backend):
-    name = "SQLite"
-
-    def __init__(self, folder: Path) -> None:
-        self._folder = folder
-        self._count = 0
-
-    def fresh_url(self) -> str:
-        self._count += 1
-        return f"sqlite:///{self._folder}/case{self._count}.sqlite3"
-
-    def cleanup(self) -> None:
-        """The files go with the temporary directory."""
-
-
-class PostgresBackend(Backend):
-    name = "PostgreSQL"
-
-    def __init__(self, admin_url: str) -> None:
-        self.admin_url = admin_url
-        self.databases: list[str] = []
-
-    def check(self) -> None:
-        try:
-            with psycopg.connect(self.admin_url, connect_timeout=3):
-                pass
-        except psycopg.Error as error:
-            raise SystemExit(f"PostgreSQL at {self.admin_url} unreachable: {error}") from None
-
-    def fresh_url(self) -> str:
-        dbname = f"cortex_bench_{secrets.token_hex(6)}"
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
-        self.databases.append(dbname)
-        params = conninfo_to_dict(self.admin_url)
-        password = f":{params['password']}" if params.get("password") else ""
-        return "postgresql://{user}{password}@{host}:{port}/{dbname}".format(
-            user=params.get("user", "postgres"),
-            password=password,
-            host=params.get("host", "127.0.0.1"),
-            port=params.get("port", 5432),
-            dbname=dbname,
-        )
-
-    def cleanup(self) -> None:
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            for dbname in self.databases:
-                conn.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                        sql.Identifier(dbname)
-                    )
-                )
-        self.databases.clear()
+from backends import Backend, PostgresBackend, SQLiteBackend  # noqa: E402
 
 
 def cortex_env(database_url: str, var_dir: Path) -> dict[str, str]:

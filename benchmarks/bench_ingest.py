@@ -44,7 +44,6 @@ import logging
 import math
 import os
 import random
-import secrets
 import shutil
 import signal
 import statistics
@@ -64,8 +63,6 @@ from uuid import uuid4
 import psycopg
 import redis
 import structlog
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict
 
 from cortex.bootstrap import Cortex, bootstrap
 from cortex.ingest.chunking import chunk_text
@@ -326,63 +323,7 @@ def make_corpus(count: int, seed: int) -> list[Doc]:
 # --- where the data goes --------------------------------------------------------------------------
 
 
-class Backend:
-    name: str
-
-    def fresh_url(self) -> str:
-        raise NotImplementedError
-
-    def cleanup(self) -> None:
-        raise NotImplementedError
-
-
-class SQLiteBackend(Backend):
-    name = "SQLite"
-
-    def __init__(self, folder: Path) -> None:
-        self._folder = folder
-        self._count = 0
-
-    def fresh_url(self) -> str:
-        self._count += 1
-        return f"sqlite:///{self._folder}/case{self._count}.sqlite3"
-
-    def cleanup(self) -> None:
-        """The files go with the temporary directory."""
-
-
-class PostgresBackend(Backend):
-    name = "PostgreSQL"
-
-    def __init__(self, admin_url: str) -> None:
-        self.admin_url = admin_url
-        self.databases: list[str] = []
-
-    def fresh_url(self) -> str:
-        dbname = f"cortex_bench_{secrets.token_hex(6)}"
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
-        self.databases.append(dbname)
-        params = conninfo_to_dict(self.admin_url)
-        password = f":{params['password']}" if params.get("password") else ""
-        return "postgresql://{user}{password}@{host}:{port}/{dbname}".format(
-            user=params.get("user", "postgres"),
-            password=password,
-            host=params.get("host", "127.0.0.1"),
-            port=params.get("port", 5432),
-            dbname=dbname,
-        )
-
-    def cleanup(self) -> None:
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            for dbname in self.databases:
-                conn.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                        sql.Identifier(dbname)
-                    )
-                )
-        self.databases.clear()
-
+from backends import Backend, PostgresBackend, SQLiteBackend  # noqa: E402
 
 # --- measurements ---------------------------------------------------------------------------------
 
@@ -661,8 +602,9 @@ def run_pipeline(
         cortex.start_projections()
         if processes:
             workers = start_worker_processes(env, processes, log_dir)
-        else:
-            cortex.start_workers()
+        # In process: every queue. With worker processes and Qdrant's local mode (one process
+        # only): the embed queue, which writes to it (settings.in_process_queues decides).
+        cortex.start_workers()
         project_id = cortex.projects.create_project(
             project_id=uuid4(), name="Ingest bench", description="", at=datetime.now(UTC)
         ).id
