@@ -18,7 +18,7 @@ from cortex.application.jobs import JobQueue
 from cortex.domain.content_claim import ContentClaim, content_claim_id
 from cortex.domain.document import Document
 from cortex.domain.errors import InvalidTransition
-from cortex.domain.ingest_job import ChunkSpan, StoredContent
+from cortex.domain.ingest_job import ChunkSpan, IngestJob, IngestStatus, StoredContent
 from cortex.domain.project import Project
 
 T = TypeVar("T")
@@ -210,6 +210,20 @@ class DocumentService:
         if expected_version is not None and document.version != expected_version:
             raise VersionConflict(document_id, expected_version, document.version)
         return document
+
+    def open_job(
+        self, document_id: UUID, job_id: UUID, statuses: frozenset[IngestStatus]
+    ) -> tuple[Document, IngestJob] | None:
+        """The document and its job, when the job is open and at one of these stages: what a
+        worker checks before doing a stage (anything else is done already, or not its work)."""
+        try:
+            document = self.document(document_id)
+        except NotFound:
+            return None
+        job = document.job(job_id)
+        if job is None or not job.open or job.status not in statuses:
+            return None
+        return document, job
 
     def record_text(
         self,

@@ -14,7 +14,6 @@ from uuid import UUID
 import numpy as np
 
 from cortex.application.documents import DocumentService
-from cortex.application.errors import NotFound
 from cortex.application.ingest_pipeline import Outcome
 from cortex.application.job_failures import RetryLater, record_failed_attempt
 from cortex.domain.document import Document
@@ -45,6 +44,9 @@ def passage(text: str, span: ChunkSpan) -> str:
     return passage_text(text[span.start : span.end], span.heading)
 
 
+CHUNKED = frozenset({IngestStatus.CHUNKED})
+
+
 class EmbeddingPipeline:
     def __init__(
         self,
@@ -64,13 +66,10 @@ class EmbeddingPipeline:
         self._on_embedded = on_embedded or (lambda count, seconds: None)
 
     def run(self, document_id: UUID, job_id: UUID) -> Outcome:
-        try:
-            document = self._documents.document(document_id)
-        except NotFound:
+        found = self._documents.open_job(document_id, job_id, CHUNKED)
+        if found is None:
             return Outcome.SKIPPED
-        job = document.job(job_id)
-        if job is None or not job.open or job.status != IngestStatus.CHUNKED:
-            return Outcome.SKIPPED
+        document, job = found
         try:
             self._embed(document, job)
         except InvalidTransition:

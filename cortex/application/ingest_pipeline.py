@@ -14,7 +14,6 @@ from enum import StrEnum
 from uuid import UUID
 
 from cortex.application.documents import DocumentService
-from cortex.application.errors import NotFound
 from cortex.application.job_failures import RetryLater, record_failed_attempt
 from cortex.domain.document import Document
 from cortex.domain.errors import InvalidTransition
@@ -26,7 +25,7 @@ from cortex.ingest.tokenizer import ChunkTokenizer
 from cortex.storage.base import ObjectStore
 
 __all__ = ["ChunkingPolicy", "IngestPipeline", "Outcome", "RetryLater"]
-QUEUED, EXTRACTED = IngestStatus.QUEUED, IngestStatus.EXTRACTED
+BEFORE_CHUNKS = frozenset({IngestStatus.QUEUED, IngestStatus.EXTRACTED})
 
 
 class Outcome(StrEnum):
@@ -65,13 +64,10 @@ class IngestPipeline:
         self._on_stage = on_stage or (lambda stage, seconds: None)
 
     def run(self, document_id: UUID, job_id: UUID) -> Outcome:
-        try:
-            document = self._documents.document(document_id)
-        except NotFound:
-            return Outcome.SKIPPED
-        job = document.job(job_id)
-        if job is None or not job.open or job.status not in (QUEUED, EXTRACTED):
+        found = self._documents.open_job(document_id, job_id, BEFORE_CHUNKS)
+        if found is None:
             return Outcome.SKIPPED  # done, or past this pipeline (embedding is another queue)
+        document, job = found
         stage = "extract" if job.status == IngestStatus.QUEUED else "chunk"
         try:
             if job.status == IngestStatus.QUEUED:
