@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from projections.document_queries import document_tags
 from projections.store import ReadStore
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -99,8 +100,8 @@ def keyword_search(
 ) -> list[tuple[str, float]]:
     """(chunk id, relevance) best first; any of the query's words may match."""
     words = [word for word in query_words(text) if word not in STOP_WORDS] or query_words(text)
-    if not words or where.tags or (where.project_ids is not None and not where.project_ids):
-        return []  # documents carry no tags yet: a tag filter matches nothing
+    if not words or (where.project_ids is not None and not where.project_ids):
+        return []
     clauses: list[str] = []
     params: list[Any] = []
     if where.project_ids is not None:
@@ -112,13 +113,19 @@ def keyword_search(
     if where.kind:
         clauses.append("d.kind = ?")
         params.append(where.kind)
+    if where.tags:  # any of them, as in the vector index
+        clauses.append(
+            "EXISTS (SELECT 1 FROM document_tags t WHERE t.document_id = s.document_id"
+            f" AND t.tag IN ({', '.join('?' for _ in where.tags)}))"
+        )
+        params.extend(where.tags)
     extra = "".join(f" AND {clause}" for clause in clauses)
     if store.dialect == "postgresql":
         sql = (
-            "SELECT s.chunk_id, ts_rank_cd(to_tsvector('english', s.body), q) AS score"
+            "SELECT s.chunk_id, ts_rank_cd(s.body_vector, q) AS score"
             " FROM chunk_search s JOIN documents d ON d.id = s.document_id,"
             " to_tsquery('english', ?) q"
-            " WHERE to_tsvector('english', s.body) @@ q" + extra + " ORDER BY score DESC LIMIT ?"
+            " WHERE s.body_vector @@ q" + extra + " ORDER BY score DESC LIMIT ?"
         )
         match = " | ".join(words)
     else:
@@ -161,4 +168,8 @@ def indexed_chunks(store: ReadStore, *, after: str = "", limit: int = 500) -> li
             " ORDER BY c.id LIMIT ?",
             (after, limit),
         )
-        return cur.fetchall()
+        rows = cur.fetchall()
+        tags = document_tags(cur, sorted({row["document_id"] for row in rows}))
+    for row in rows:
+        row["tags"] = tags.get(row["document_id"], [])
+    return rows

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from projections.store import ReadStore
+from projections.store import Cursor, ReadStore
 
 _DOCUMENT_COLUMNS = (
     "id, project_id, title, filename, media_type, kind, language, size_bytes, sha256,"
@@ -35,6 +35,7 @@ def get_document(store: ReadStore, document_id: str) -> dict[str, Any] | None:
             (document_id,),
         )
         row["versions"] = cur.fetchall()
+        row["tags"] = document_tags(cur, [document_id]).get(document_id, [])
     return row
 
 
@@ -50,7 +51,26 @@ def list_documents(
     sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
     with store.reading() as cur:
         cur.execute(sql, (*params, limit))
-        return cur.fetchall()
+        rows = cur.fetchall()
+        tags = document_tags(cur, [row["id"] for row in rows])
+    for row in rows:
+        row["tags"] = tags.get(row["id"], [])
+    return rows
+
+
+def document_tags(cur: Cursor, document_ids: list[str]) -> dict[str, list[str]]:
+    """Each document's tags, sorted."""
+    if not document_ids:
+        return {}
+    marks = ", ".join("?" for _ in document_ids)
+    cur.execute(
+        f"SELECT document_id, tag FROM document_tags WHERE document_id IN ({marks}) ORDER BY tag",
+        document_ids,
+    )
+    tags: dict[str, list[str]] = {}
+    for row in cur.fetchall():
+        tags.setdefault(row["document_id"], []).append(row["tag"])
+    return tags
 
 
 def get_job(store: ReadStore, job_id: str) -> dict[str, Any] | None:

@@ -1,4 +1,5 @@
-"""The ``documents`` read model, with ``document_versions`` and ``storage_purges`` (owed purges)."""
+"""The ``documents`` read model, with ``document_versions``, ``document_tags`` and
+``storage_purges`` (owed purges)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from cortex.domain.document import (
     DocumentChunked,
     DocumentContentPurged,
     DocumentDeleted,
+    DocumentTagged,
     DocumentUploaded,
     DocumentVersionUploaded,
     IngestCancelled,
@@ -29,7 +31,7 @@ def _id(value: Any) -> str | None:
 
 class DocumentsProjection(SqlProjection):
     name = "documents"
-    tables = ("documents", "document_versions", "storage_purges")
+    tables = ("documents", "document_versions", "document_tags", "storage_purges")
 
     @singledispatchmethod
     def handle(self, event: Any, cur: Cursor) -> None:
@@ -63,6 +65,17 @@ class DocumentsProjection(SqlProjection):
             ),
         )
         self._version(cur, event, 1, content, event.uploaded_by)
+
+    @handle.register
+    def _tagged(self, event: DocumentTagged, cur: Cursor) -> None:
+        document_id = str(event.originator_id)
+        cur.execute(self.sql("DELETE FROM {document_tags} WHERE document_id = ?"), (document_id,))
+        for tag in event.tags:
+            cur.execute(
+                self.sql("INSERT INTO {document_tags} (document_id, tag) VALUES (?, ?)"),
+                (document_id, tag),
+            )
+        self._touch(cur, event, "", ())
 
     @handle.register
     def _version_uploaded(self, event: DocumentVersionUploaded, cur: Cursor) -> None:
@@ -154,6 +167,7 @@ class DocumentsProjection(SqlProjection):
         cur.execute(
             self.sql("DELETE FROM {document_versions} WHERE document_id = ?"), (document_id,)
         )
+        cur.execute(self.sql("DELETE FROM {document_tags} WHERE document_id = ?"), (document_id,))
         cur.execute(
             self.sql("INSERT INTO {storage_purges} (document_id, requested_at) VALUES (?, ?)"),
             (document_id, event.timestamp.isoformat()),

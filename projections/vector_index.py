@@ -177,6 +177,15 @@ class VectorIndex:
             with self.client() as client:
                 client.delete(name, points_selector=selector, wait=True)
 
+    def set_tags(self, document_id: UUID, tags: Sequence[str]) -> None:
+        """Put the document's tags on all its points, in every collection."""
+        selector = models.FilterSelector(
+            filter=models.Filter(must=[_match("document_id", str(document_id))])
+        )
+        for name in self.collections():
+            with self.client() as client:
+                client.set_payload(name, payload={"tags": list(tags)}, points=selector, wait=True)
+
     def search(
         self,
         vector: np.ndarray[Any, Any],

@@ -9,11 +9,13 @@ again (a lagging or replaying projector) cannot remove points that belong.
 
 from __future__ import annotations
 
+import json
 from functools import singledispatchmethod
 from typing import Any
 
 from cortex.domain.document import (
     DocumentDeleted,
+    DocumentTagged,
     IngestCancelled,
     IngestCompleted,
     IngestFailed,
@@ -26,7 +28,7 @@ from projections.vector_index import VectorIndex
 
 class VectorsProjection(SqlProjection):
     name = "vectors"
-    tables = ("vector_jobs", "vector_documents")
+    tables = ("vector_jobs", "vector_documents", "vector_document_tags")
 
     def __init__(self, table_names: Any = None, *, index: VectorIndex | None = None) -> None:
         super().__init__(table_names)
@@ -60,6 +62,26 @@ class VectorsProjection(SqlProjection):
         )
         if event.version > 1:  # only then can older versions have points
             self.index.delete(document_id=event.originator_id, below_version=event.version)
+        # The worker wrote the tags it saw; ones set while it worked are put right here.
+        cur.execute(
+            self.sql("SELECT tags FROM {vector_document_tags} WHERE document_id = ?"),
+            (document_id,),
+        )
+        row = cur.fetchone()
+        if row is not None:
+            self.index.set_tags(event.originator_id, json.loads(row["tags"]))
+
+    @handle.register
+    def _tagged(self, event: DocumentTagged, cur: Cursor) -> None:
+        document_id = str(event.originator_id)
+        cur.execute(
+            self.sql("DELETE FROM {vector_document_tags} WHERE document_id = ?"), (document_id,)
+        )
+        cur.execute(
+            self.sql("INSERT INTO {vector_document_tags} (document_id, tags) VALUES (?, ?)"),
+            (document_id, json.dumps(list(event.tags))),
+        )
+        self.index.set_tags(event.originator_id, event.tags)
 
     @handle.register
     def _failed(self, event: IngestFailed, cur: Cursor) -> None:
@@ -91,5 +113,8 @@ class VectorsProjection(SqlProjection):
         cur.execute(self.sql("DELETE FROM {vector_jobs} WHERE document_id = ?"), (document_id,))
         cur.execute(
             self.sql("DELETE FROM {vector_documents} WHERE document_id = ?"), (document_id,)
+        )
+        cur.execute(
+            self.sql("DELETE FROM {vector_document_tags} WHERE document_id = ?"), (document_id,)
         )
         self.index.delete(document_id=event.originator_id)

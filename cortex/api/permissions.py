@@ -87,6 +87,7 @@ PERMISSIONS: dict[str, Rule] = {
     "uploadDocumentVersion": Rule(
         roles=WRITERS, project="document", project_role=ProjectRole.EDITOR
     ),
+    "tagDocument": Rule(roles=WRITERS, project="document", project_role=ProjectRole.EDITOR),
     "reingestDocument": Rule(roles=WRITERS, project="document", project_role=ProjectRole.EDITOR),
     "deleteDocument": Rule(roles=WRITERS, project="document", project_role=ProjectRole.EDITOR),
     "getIngestJob": Rule(roles=READERS, project="ingest_job"),

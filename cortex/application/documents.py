@@ -69,6 +69,7 @@ class DocumentService:
         force: bool,
         uploaded_by: UUID | None,
         at: datetime,
+        tags: tuple[str, ...] = (),
     ) -> Uploaded:
         """Create the document and its first ingest job, unless the project has the content."""
         project = self._log.load(project_id, Project)
@@ -89,6 +90,7 @@ class DocumentService:
                 duplicate_of=holder,
                 job_id=job_id,
                 at=at,
+                tags=tags,
             )
             if claim is None:
                 claim = ContentClaim.claim(
@@ -152,6 +154,23 @@ class DocumentService:
         if uploaded.job_id is not None:
             self._send_ingest(document_id, uploaded.job_id)
         return uploaded
+
+    def tag_document(
+        self,
+        document_id: UUID,
+        tags: list[str],
+        *,
+        expected_version: int | None,
+        at: datetime,
+    ) -> CommandResult:
+        """Replace the document's tags (search filters on them)."""
+
+        def attempt() -> CommandResult:
+            document = self._log.load(document_id, Document, expected_version=expected_version)
+            document.set_tags(tags, at=at)
+            return self._log.commit(document)
+
+        return _retry_conflicts(attempt, expected_version)
 
     def request_reingest(self, document_id: UUID, *, job_id: UUID, at: datetime) -> CommandResult:
         def attempt() -> CommandResult:

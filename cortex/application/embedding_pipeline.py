@@ -108,7 +108,7 @@ class EmbeddingPipeline:
                 "version": job.version,
                 "position": span.position,
                 "kind": content.kind,
-                "tags": [],
+                "tags": list(document.tags),
                 "model": model.name,
             }
             for span in job.chunks

@@ -12,7 +12,7 @@ from pathlib import PurePosixPath
 from uuid import UUID, uuid4
 
 from cortex.application.documents import DocumentService, Uploaded
-from cortex.domain.document import TITLE_MAX
+from cortex.domain.document import TITLE_MAX, clean_tags
 from cortex.domain.ingest_job import StoredContent
 from cortex.domain.text import clean_text
 from cortex.ingest.staging import StagedFile
@@ -42,6 +42,7 @@ class DocumentIntake:
         force: bool,
         uploaded_by: UUID | None,
         at: datetime,
+        tags: tuple[str, ...] = (),
     ) -> list[Intake]:
         """Each file becomes a document, or is reported as a duplicate of one.
 
@@ -52,6 +53,7 @@ class DocumentIntake:
         try:
             self._documents.require_open_project(project_id)
             titles = [title_of(staged) for staged in files]
+            tags = clean_tags(tags)
             for staged, title in zip(files, titles, strict=True):
                 content = stored_content(staged)
                 holder = None if force else self._documents.holder_of(project_id, staged.sha256)
@@ -69,6 +71,7 @@ class DocumentIntake:
                         force=force,
                         uploaded_by=uploaded_by,
                         at=at,
+                        tags=tags,
                     )
                 done.append(Intake(staged, content, title, uploaded))
         finally:

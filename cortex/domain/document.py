@@ -1,9 +1,10 @@
 """The Document aggregate: an uploaded original, its versions and the ingest jobs that index them.
 
-Invariants: a title of 1-300 characters; versions are numbered 1, 2, ... and never removed; at most
-one open ingest job per document (a new version cancels the open job of an older one); job stages
-run queued -> extracted -> chunked -> embedded -> completed, or end failed or cancelled; the
-indexed version only moves forward; a deleted document accepts nothing but the purge of its bytes.
+Invariants: a title of 1-300 characters; at most 32 tags; versions are numbered 1, 2, ... and
+never removed; at most one open ingest job per document (a new version cancels the open job of an
+older one); job stages run queued -> extracted -> chunked -> embedded -> completed, or end failed
+or cancelled; the indexed version only moves forward; a deleted document accepts nothing but the
+purge of its bytes.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, AggregateCreated, AggregateEvent
 
-from cortex.domain.errors import AggregateGone, InvalidTransition
+from cortex.domain.errors import AggregateGone, InvalidInput, InvalidTransition
 from cortex.domain.ingest_job import ChunkSpan, IngestJob, IngestStatus, StoredContent
-from cortex.domain.text import clean_text
+from cortex.domain.text import clean_tag, clean_text
 
 TITLE_MAX = 300
+TAGS_MAX = 32
 
 
 class DocumentUploaded(AggregateCreated):
@@ -28,6 +30,15 @@ class DocumentUploaded(AggregateCreated):
     content: StoredContent
     uploaded_by: UUID | None
     duplicate_of: UUID | None
+
+
+class DocumentTagged(AggregateEvent):
+    """The document's tags were set: the whole set, replacing the one before."""
+
+    tags: tuple[str, ...]
+
+    def apply(self, aggregate: Document) -> None:
+        aggregate.tags = self.tags
 
 
 class DocumentVersionUploaded(AggregateEvent):
@@ -153,6 +164,14 @@ class DocumentContentPurged(AggregateEvent):
         aggregate.purged = True
 
 
+def clean_tags(tags: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Tags as the document keeps them: cleaned, each once, sorted; at most TAGS_MAX."""
+    cleaned = tuple(sorted({clean_tag(tag) for tag in tags}))
+    if len(cleaned) > TAGS_MAX:
+        raise InvalidInput("tags", f"at most {TAGS_MAX} tags, got {len(cleaned)}")
+    return cleaned
+
+
 class Document(Aggregate):
     """A document of a project."""
 
@@ -169,6 +188,7 @@ class Document(Aggregate):
         self.versions: tuple[StoredContent, ...] = (content,)
         self.uploaded_by = uploaded_by
         self.duplicate_of = duplicate_of
+        self.tags: tuple[str, ...] = ()
         self.jobs: dict[UUID, IngestJob] = {}
         self.current_job_id: UUID | None = None
         self.indexed_version = 0
@@ -187,6 +207,7 @@ class Document(Aggregate):
         duplicate_of: UUID | None,
         job_id: UUID,
         at: datetime,
+        tags: tuple[str, ...] = (),
     ) -> Document:
         document = cls._create(
             DocumentUploaded,
@@ -198,6 +219,7 @@ class Document(Aggregate):
             duplicate_of=duplicate_of,
             timestamp=at,
         )
+        document.set_tags(tags, at=at)
         document.trigger_event(
             IngestRequested,
             job_id=job_id,
@@ -218,6 +240,15 @@ class Document(Aggregate):
 
     def job(self, job_id: UUID) -> IngestJob | None:
         return self.jobs.get(job_id)
+
+    def set_tags(self, tags: tuple[str, ...] | list[str], *, at: datetime) -> bool:
+        """Replace the tags; False (and no event) when they are already these."""
+        self._require_present()
+        cleaned = clean_tags(tags)
+        if cleaned == self.tags:
+            return False
+        self.trigger_event(DocumentTagged, tags=cleaned, timestamp=at)
+        return True
 
     def add_version(
         self, content: StoredContent, *, uploaded_by: UUID | None, job_id: UUID, at: datetime

@@ -77,7 +77,7 @@ def _fill(
                     "version": int(row["document_version"]),
                     "position": int(row["position"]),
                     "kind": str(row["kind"]),
-                    "tags": [],
+                    "tags": list(row["tags"]),
                     "model": model.name,
                 }
                 for row in fresh

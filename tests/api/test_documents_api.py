@@ -27,6 +27,7 @@ from tests.api.documents_support import (
     documents,
     get_document,
     head,
+    leftovers,
     paragraphs,
     pdf_of,
     settle,
@@ -195,6 +196,36 @@ def test_pasted_text_becomes_a_document_of_the_kind_its_filename_says(app: Clien
     assert (document["title"], document["ingest_status"]) == ("My notes", "completed")
     assert app.get(f"/api/documents/{item['document_id']}/content").content == text.encode()
     assert " ".join(c["text"] for c in chunks(app, item["document_id"])).startswith("# Notes")
+
+
+def test_tags_given_at_upload_go_on_every_document_and_are_listed(client: Client) -> None:
+    project = create_project(client)
+    files = [
+        ("file", ("a.txt", b"first", "text/plain")),
+        ("file", ("b.md", b"# second", "text/plain")),
+    ]
+    result = ok(
+        client.post(
+            f"/api/projects/{project['id']}/documents",
+            files=files,
+            params=[("tags", "Runbook"), ("tags", "ops"), ("tags", "ops")],
+        ),
+        201,
+    )
+    after = result["position"]
+    for item in result["documents"]:
+        assert get_document(client, item["document_id"], after=after)["tags"] == ["ops", "runbook"]
+    listed = documents(client, project["id"], after=after)
+    assert [item["tags"] for item in listed] == [["ops", "runbook"]] * 2
+    before = leftovers(client)
+    for tags, status in ((["two words"], 422), ([f"t{i}" for i in range(33)], 400)):
+        pasted = client.post(
+            f"/api/projects/{project['id']}/documents",
+            json={"title": "T", "text": "new text"},
+            params=[("tags", tag) for tag in tags],
+        )
+        assert "tags" in problem(pasted, status)["detail"]
+    assert leftovers(client) == before  # no event, no staged file, no stored object
 
 
 def test_the_declared_content_type_of_a_part_is_not_trusted(client: Client) -> None:

@@ -94,11 +94,19 @@ class World:
         return {self.documents[name] for name in names}
 
 
+TAGS = {"atlas-volcanoes.md": ("field-notes",), "atlas_lava_model.py": ("model", "physics")}
+
+
 def _add_document(app: AuthApp, project_id: str, name: str, text: str) -> str:
     """Upload through the application and run the job here (extract, chunk, embed)."""
     staged = stage_bytes(name, text.encode(), app.cortex.store.staging_dir(), 1 << 20)
     (intake,) = app.cortex.intake.add_documents(
-        UUID(project_id), [staged], force=True, uploaded_by=None, at=datetime.now(UTC)
+        UUID(project_id),
+        [staged],
+        force=True,
+        uploaded_by=None,
+        at=datetime.now(UTC),
+        tags=TAGS.get(name, ()),
     )
     document_id, job_id = str(intake.uploaded.document_id), str(intake.uploaded.job_id)
     app.cortex.actors.ingest_document.fn(document_id, job_id)
@@ -219,8 +227,45 @@ def test_filters_narrow_to_a_document_and_a_type(world: World) -> None:
             }
         found = hits(world, world.alice, query="lava", mode=mode, filters={"type": "pdf"})
         assert found == []
-        # Documents carry no tags yet: a tag filter matches nothing, in either retriever.
-        assert hits(world, world.alice, query="lava", mode=mode, filters={"tags": ["x"]}) == []
+
+
+def test_the_tags_filter_matches_any_of_the_documents_tags(world: World) -> None:
+    guide, model = world.documents["atlas-volcanoes.md"], world.documents["atlas_lava_model.py"]
+    for mode in MODES:
+        for tags, expected in (
+            (["physics"], {model}),
+            (["field-notes"], {guide}),
+            (["field-notes", "model"], {guide, model}),
+            (["unknown"], set()),
+        ):
+            found = hits(world, world.alice, query="lava flows", mode=mode, filters={"tags": tags})
+            assert {hit["document_id"] for hit in found} == expected, (mode, tags)
+
+
+def test_retagging_a_document_moves_it_between_tag_filters(world: World) -> None:
+    """PUT tags replaces the set; the read model and both retrievers follow (the vectors
+    projector rewrites the points' payload)."""
+    admin = world.app.admin
+    assert admin is not None
+    model = world.documents["atlas_lava_model.py"]
+    url = f"/api/documents/{model}/tags"
+    for tags in (["simulation", "Physics"], ["model", "physics"]):  # the second restores them
+        result = ok(world.client.put(url, json={"tags": tags}, headers=admin.headers))
+        world.app.settle()
+        read = ok(
+            world.client.get(
+                f"/api/documents/{model}?after={result['position']}", headers=admin.headers
+            )
+        )
+        assert read["tags"] == sorted(tag.lower() for tag in tags)
+        for mode in MODES:
+            for tag in ("simulation", "model"):
+                found = hits(world, world.alice, query="lava", mode=mode, filters={"tags": [tag]})
+                assert ({hit["document_id"] for hit in found} == {model}) == (tag in read["tags"])
+    for invalid in (["two words"], ["a"] * 33, ["x" * 41], "model"):
+        refused = problem(world.client.put(url, json={"tags": invalid}, headers=admin.headers), 400)
+        assert refused["errors"][0]["field"].startswith("tags")
+    problem(world.client.put(url, json={"tags": ["x"]}, headers=world.alice.headers), 403)
 
 
 def test_hits_carry_offsets_into_the_document_and_the_retrievers(world: World) -> None:

@@ -370,6 +370,12 @@ SPECS: dict[str, Spec] = {
         weak=IDEA_EDITOR_WEAK,
         outsider="404",
     ),
+    "tagDocument": Spec(
+        lambda w, ok: Call(path={"document_id": w.fresh_document()}, json={"tags": ["matrix"]}),
+        ok="p_editor",
+        weak=IDEA_EDITOR_WEAK,
+        outsider="404",
+    ),
     "reingestDocument": Spec(_fresh_document, ok="p_editor", weak=IDEA_EDITOR_WEAK, outsider="404"),
     "deleteDocument": Spec(_fresh_document, ok="p_editor", weak=IDEA_EDITOR_WEAK, outsider="404"),
     "getIngestJob": Spec(lambda w, ok: Call(path={"job_id": w.job}), ok="p_viewer", outsider="404"),

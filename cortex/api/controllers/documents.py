@@ -12,9 +12,9 @@ from uuid import UUID, uuid4
 
 import anyio
 import msgspec
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
@@ -36,6 +36,7 @@ from cortex.api.schemas.documents import (
     DocumentRead,
     JobAccepted,
     SkippedFile,
+    TagDocument,
     UploadedDocument,
     UploadResults,
 )
@@ -52,6 +53,12 @@ from projections.document_queries import get_document, list_chunks, list_documen
 UPLOAD_PROBLEMS = problem_responses(400, 404, 409, 413, 415, 422, 503)
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
 Cursor = Annotated[str | None, QueryParameter(max_length=1000)]
+UploadTags = Annotated[
+    list[str] | None,
+    QueryParameter(
+        max_items=32, description="Tags for every uploaded document (repeat: ?tags=a&tags=b)"
+    ),
+]
 
 
 def _uploaded(intake: Intake) -> UploadedDocument:
@@ -92,6 +99,7 @@ class DocumentController(Controller):
         principal: NamedDependency[Principal],
         project_id: FromPath[UUID],
         force: FromQuery[bool] = False,
+        tags: UploadTags = None,
     ) -> Response[UploadResults]:
         """201 when a document was created; 200 when every file was already there
         (``duplicate_of`` names the holder; ``?force=true`` uploads it again)."""
@@ -109,6 +117,7 @@ class DocumentController(Controller):
             force=force,
             uploaded_by=principal.user_id,
             at=datetime.now(UTC),
+            tags=tuple(tags or ()),
         )
         intakes = await anyio.to_thread.run_sync(add)
         documents = [_uploaded(intake) for intake in intakes]
@@ -276,6 +285,28 @@ class DocumentController(Controller):
         intake = await anyio.to_thread.run_sync(add)
         result = _uploaded(intake)
         return Response(result, status_code=HTTP_201_CREATED if result.created else HTTP_200_OK)
+
+    @put(
+        "/documents/{document_id:uuid}/tags",
+        operation_id="tagDocument",
+        sync_to_thread=True,
+        responses=COMMAND_PROBLEMS,
+    )
+    def tag_document(
+        self,
+        cortex: NamedDependency[Cortex],
+        document_id: FromPath[UUID],
+        data: JSONBody[TagDocument],
+        if_match: IfMatch = None,
+    ) -> Response[CommandAccepted]:
+        """Replace the document's tags; knowledge search can filter on them."""
+        result = cortex.documents.tag_document(
+            document_id,
+            data.tags,
+            expected_version=expected_version(if_match),
+            at=datetime.now(UTC),
+        )
+        return accepted(result)
 
     @post(
         "/documents/{document_id:uuid}/reingest",

@@ -20,6 +20,15 @@ class PasteDocument(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     filename: Annotated[str, msgspec.Meta(min_length=1, max_length=255)] | None = None
 
 
+Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^\S+$")]
+
+
+class TagDocument(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The document's whole set of tags (replaces the one before)."""
+
+    tags: Annotated[list[Tag], msgspec.Meta(max_length=32)]
+
+
 class UploadedDocument(msgspec.Struct, frozen=True, kw_only=True):
     """One file of an upload: a new document (``created``) or the one that already has it."""
 
@@ -80,6 +89,7 @@ class DocumentRead(msgspec.Struct, frozen=True, kw_only=True):
     uploaded_by: UUID | None
     created_at: str
     updated_at: str
+    tags: list[str] = []
     versions: list[DocumentVersionRead] | None = None
 
 
