@@ -20,10 +20,12 @@ from cortex.application.ideas import IdeaService
 from cortex.application.ingest_pipeline import ChunkingPolicy, IngestPipeline
 from cortex.application.intake import DocumentIntake
 from cortex.application.jobs import NoQueue
+from cortex.application.model_calls import ModelCallService
 from cortex.application.projects import ProjectService
 from cortex.auth.keys import SigningKeys, load_signing_keys
 from cortex.auth.rate_limit import AttemptLimiter
 from cortex.auth.tokens import TokenIssuer
+from cortex.embeddings.model import Vectors
 from cortex.embeddings.provider import EmbeddingProvider
 from cortex.embeddings.reembed import reembed_all
 from cortex.eventstore.environment import (
@@ -33,6 +35,9 @@ from cortex.eventstore.environment import (
     schema_lock,
 )
 from cortex.ingest.tokenizer import ChunkTokenizer
+from cortex.lanes.config import lane_configs
+from cortex.lanes.gateway import LaneGateway
+from cortex.lanes.router import Router
 from cortex.observability import metrics
 from cortex.search.rerank import Reranker
 from cortex.search.service import KnowledgeSearch
@@ -41,6 +46,7 @@ from cortex.storage.base import ObjectStore
 from cortex.storage.factory import open_object_store
 from cortex.workers.actors import Actors, DramatiqQueue, register_actors
 from cortex.workers.broker import build_broker, is_in_memory
+from cortex.workers.lane_actor import LaneQueue, register_lane_actor
 from cortex.workers.reconciler import Reconciler
 from projections import document_queries
 from projections.follow import PostgresWakeup
@@ -79,6 +85,7 @@ class Cortex:
     embedding: EmbeddingProvider
     embedder: EmbeddingPipeline
     search: KnowledgeSearch
+    model_calls: ModelCallService
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
     _wakeups: list[Wakeup] = field(default_factory=list)
@@ -165,6 +172,7 @@ class Cortex:
         for thread in self._threads:
             thread.join(timeout=10)
         self.broker.close()
+        self.model_calls.gateway.close()
         self.vectors.close()
         self.store.close()
         self.read_store.close()
@@ -245,6 +253,9 @@ def bootstrap(settings: Settings, *, migrate_read_store: bool | None = None) -> 
         backoff_seconds=ingest.retry_backoff_seconds,
     )
     documents.queue = DramatiqQueue(actors)
+    model_calls = build_model_calls(settings, log, embedding)
+    lane_actor = register_lane_actor(broker, model_calls)
+    model_calls.queue = LaneQueue(lane_actor)
     reconciler = Reconciler(
         lambda stale: document_queries.owed_jobs(read_store, stale),
         lambda stale: document_queries.owed_purges(read_store, stale),
@@ -266,6 +277,7 @@ def bootstrap(settings: Settings, *, migrate_read_store: bool | None = None) -> 
         search=KnowledgeSearch(
             read_store, vectors, embedding, Reranker(settings.embeddings.reranker)
         ),
+        model_calls=model_calls,
         projects=ProjectService(log),
         ideas=IdeaService(log),
         history=HistoryService(log),
@@ -277,6 +289,37 @@ def bootstrap(settings: Settings, *, migrate_read_store: bool | None = None) -> 
         login_limiter=AttemptLimiter(settings.auth.login_attempts_per_address, 15 * 60),
         runners=runners,
     )
+
+
+def build_model_calls(
+    settings: Settings, log: EventLog, embedding: EmbeddingProvider
+) -> ModelCallService:
+    """The lanes from the settings, the router (rules, and the embedding model's similarity to
+    each lane's examples when one is loaded), and the service that audits every call."""
+    llm = settings.llm
+    configs = lane_configs(llm)
+    gateway = LaneGateway(
+        configs,
+        retries=llm.retries,
+        backoff_seconds=llm.retry_backoff_seconds,
+        breaker_failures=llm.breaker_failures,
+        breaker_cooldown_seconds=llm.breaker_cooldown_seconds,
+    )
+    tokenizer = cache(lambda: ChunkTokenizer(settings.ingest.tokenizer_dir or None))
+
+    def count_tokens(text: str) -> int:
+        return len(tokenizer().tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def embed(texts: list[str]) -> Vectors | None:
+        model = embedding.model()
+        return None if model is None else model.embed_passages(texts).vectors
+
+    router = Router(
+        context_tokens={lane: config.context_tokens for lane, config in configs.items()},
+        count_tokens=count_tokens,
+        embed=embed if llm.route_with_embeddings else None,
+    )
+    return ModelCallService(log, gateway, router, audit_prompts=llm.audit_prompts)
 
 
 def open_vector_index(settings: Settings) -> VectorIndex:

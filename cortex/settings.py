@@ -107,6 +107,47 @@ class QdrantSettings(msgspec.Struct, frozen=True, kw_only=True):
     dir: str = ""
 
 
+class LaneSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """One lane's CORTEX_LANE_<NAME>_*; what is left unset comes from the default lane."""
+
+    url: str = ""
+    model: str = ""
+    backend: Literal["", "openai", "llama_cpp"] = ""
+    timeout: float = 0.0
+    max_tokens: int = 0
+    context_tokens: int = 0
+    api_key: str = ""
+
+    @property
+    def is_set(self) -> bool:
+        return bool(self.url or self.model or self.backend)
+
+
+class LlmSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """The default lane (CORTEX_LLM_*), each lane's own settings, and how calls are made."""
+
+    base_url: str = ""
+    model: str = ""
+    backend: Literal["openai", "llama_cpp"] = "openai"
+    api_key: str = ""
+    timeout: float = 60.0
+    max_tokens: int = 512
+    context_tokens: int = 8192
+    llama_cpp_binary: str = ""
+    llama_cpp_model_path: str = ""
+    retries: int = 2
+    retry_backoff_seconds: float = 0.5
+    breaker_failures: int = 3
+    breaker_cooldown_seconds: float = 30.0
+    audit_prompts: bool = False
+    route_with_embeddings: bool = True
+    orchestrator: LaneSettings = LaneSettings()
+    coder: LaneSettings = LaneSettings()
+    super_reader: LaneSettings = LaneSettings()
+    fast_rag: LaneSettings = LaneSettings()
+    governance: LaneSettings = LaneSettings()
+
+
 class LogSettings(msgspec.Struct, frozen=True, kw_only=True):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     json: bool = True
@@ -126,6 +167,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     workers: WorkerSettings = WorkerSettings()
     embeddings: EmbeddingSettings = EmbeddingSettings()
     qdrant: QdrantSettings = QdrantSettings()
+    llm: LlmSettings = LlmSettings()
 
     @property
     def uses_postgres(self) -> bool:
@@ -149,6 +191,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
 
 # Environment variable -> path in the Settings tree. The README's configuration table follows it.
+LANE_NAMES = ("ORCHESTRATOR", "CODER", "SUPER_READER", "FAST_RAG", "GOVERNANCE")
 VARIABLES: dict[str, tuple[str, ...]] = {
     "CORTEX_PROFILE": ("profile",),
     "CORTEX_VAR_DIR": ("var_dir",),
@@ -200,6 +243,26 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "CORTEX_QDRANT_URL": ("qdrant", "url"),
     "CORTEX_QDRANT_API_KEY": ("qdrant", "api_key"),
     "CORTEX_QDRANT_DIR": ("qdrant", "dir"),
+    "CORTEX_LLM_BASE_URL": ("llm", "base_url"),
+    "CORTEX_LLM_MODEL": ("llm", "model"),
+    "CORTEX_LLM_BACKEND": ("llm", "backend"),
+    "CORTEX_LLM_API_KEY": ("llm", "api_key"),
+    "CORTEX_LLM_TIMEOUT": ("llm", "timeout"),
+    "CORTEX_LLM_MAX_TOKENS": ("llm", "max_tokens"),
+    "CORTEX_LLM_CONTEXT_TOKENS": ("llm", "context_tokens"),
+    "CORTEX_LLAMA_CPP_BINARY": ("llm", "llama_cpp_binary"),
+    "CORTEX_LLAMA_CPP_MODEL_PATH": ("llm", "llama_cpp_model_path"),
+    "CORTEX_LLM_RETRIES": ("llm", "retries"),
+    "CORTEX_LLM_RETRY_BACKOFF_SECONDS": ("llm", "retry_backoff_seconds"),
+    "CORTEX_LLM_BREAKER_FAILURES": ("llm", "breaker_failures"),
+    "CORTEX_LLM_BREAKER_COOLDOWN_SECONDS": ("llm", "breaker_cooldown_seconds"),
+    "CORTEX_AUDIT_PROMPTS": ("llm", "audit_prompts"),
+    "CORTEX_ROUTER_EMBEDDINGS": ("llm", "route_with_embeddings"),
+    **{
+        f"CORTEX_LANE_{lane}_{key.upper()}": ("llm", lane.lower(), key)
+        for lane in LANE_NAMES
+        for key in ("url", "model", "backend", "timeout", "max_tokens", "context_tokens", "api_key")
+    },
     "CORTEX_LOG_LEVEL": ("log", "level"),
     "CORTEX_LOG_JSON": ("log", "json"),
 }
@@ -238,6 +301,22 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "CORTEX_CHUNK_TOKENS": (16, 8192),
     "CORTEX_CHUNK_OVERLAP_TOKENS": (0, 4096),
     "CORTEX_WORKER_THREADS": (1, 256),
+    "CORTEX_LLM_TIMEOUT": (0.1, 3600),
+    "CORTEX_LLM_MAX_TOKENS": (1, 1 << 20),
+    "CORTEX_LLM_CONTEXT_TOKENS": (256, 1 << 24),
+    "CORTEX_LLM_RETRIES": (0, 10),
+    "CORTEX_LLM_RETRY_BACKOFF_SECONDS": (0, 60),
+    "CORTEX_LLM_BREAKER_FAILURES": (1, 1000),
+    "CORTEX_LLM_BREAKER_COOLDOWN_SECONDS": (0, 3600),
+    **{
+        f"CORTEX_LANE_{lane}_{key}": bounds
+        for lane in LANE_NAMES
+        for key, bounds in (
+            ("TIMEOUT", (0, 3600.0)),
+            ("MAX_TOKENS", (0, 1 << 20)),
+            ("CONTEXT_TOKENS", (0, 1 << 24)),
+        )
+    },
 }
 
 
@@ -311,6 +390,10 @@ def _check(settings: Settings, values: Mapping[str, str]) -> None:
     redis_url = settings.workers.redis_url
     if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
         raise SettingsError("CORTEX_REDIS_URL: expected redis://HOST:PORT/DB")
+    for name in ("CORTEX_LLM_BASE_URL", *(f"CORTEX_LANE_{lane}_URL" for lane in LANE_NAMES)):
+        url = values.get(name, "").strip()
+        if url and not url.startswith(("http://", "https://")):
+            raise SettingsError(f"{name}: expected http(s)://HOST:PORT/v1, got {url[:40]!r}")
     if settings.profile == "production" and not settings.uses_postgres:
         raise SettingsError("CORTEX_DATABASE_URL: the production profile needs postgresql://...")
     if settings.profile != "local" and len(settings.auth.secret) < 32:

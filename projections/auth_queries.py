@@ -7,7 +7,12 @@ from typing import Any
 from projections.store import ReadStore
 
 # Routes about a project-scoped resource find its project through the resource's read model.
-RESOURCE_TABLES = {"idea": "ideas", "document": "documents", "ingest_job": "ingest_jobs"}
+RESOURCE_TABLES = {
+    "idea": "ideas",
+    "document": "documents",
+    "ingest_job": "ingest_jobs",
+    "model_call": "model_calls",
+}
 
 
 def _caller_state_sql(table: str) -> str:

@@ -8,6 +8,7 @@ from projections.chunks import ChunksProjection
 from projections.documents import DocumentsProjection
 from projections.ideas import IdeasProjection
 from projections.ingest_jobs import IngestJobsProjection
+from projections.model_calls import ModelCallsProjection
 from projections.projects import ProjectsProjection
 from projections.vectors import VectorsProjection
 
@@ -21,5 +22,6 @@ PROJECTIONS: dict[str, type[SqlProjection]] = {
         IngestJobsProjection,
         ChunksProjection,
         VectorsProjection,
+        ModelCallsProjection,
     )
 }

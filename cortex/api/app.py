@@ -16,6 +16,7 @@ from cortex.api.controllers.health import HealthController
 from cortex.api.controllers.ideas import IdeaController
 from cortex.api.controllers.ingest_jobs import IngestJobController
 from cortex.api.controllers.knowledge import KnowledgeController
+from cortex.api.controllers.lanes import LanesController
 from cortex.api.controllers.metrics import MetricsController
 from cortex.api.controllers.projects import ProjectController
 from cortex.api.dependencies import provide_cortex
@@ -61,6 +62,7 @@ def create_app(*, cortex: Cortex | None = None, settings: Settings | None = None
             DocumentController,
             IngestJobController,
             KnowledgeController,
+            LanesController,
             MetricsController,
             EventController,
             HealthController,

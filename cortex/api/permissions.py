@@ -14,16 +14,28 @@ from typing import Literal
 
 from cortex.domain.roles import ProjectRole, Role
 
-ProjectSource = Literal["path", "idea", "document", "ingest_job", "handler"]
+ProjectSource = Literal["path", "idea", "document", "ingest_job", "model_call", "handler"]
 # Resource kinds whose project the guard finds, and the path parameter naming the resource.
-RESOURCE_PATH_PARAMETERS = {"idea": "idea_id", "document": "document_id", "ingest_job": "job_id"}
+RESOURCE_PATH_PARAMETERS = {
+    "idea": "idea_id",
+    "document": "document_id",
+    "ingest_job": "job_id",
+    "model_call": "call_id",
+}
 # The read model each resource kind is found in (what ?after= waits for).
-RESOURCE_PROJECTIONS = {"idea": "ideas", "document": "documents", "ingest_job": "ingest_jobs"}
+RESOURCE_PROJECTIONS = {
+    "idea": "ideas",
+    "document": "documents",
+    "ingest_job": "ingest_jobs",
+    "model_call": "model_calls",
+}
 EVERYONE = frozenset(Role)
 READERS = EVERYONE
 WRITERS = frozenset({Role.ADMIN, Role.EDITOR})
 ADMINS = frozenset({Role.ADMIN})
 AUDIT = frozenset({Role.ADMIN, Role.AUDITOR})
+# Calling a model records the call: auditors, who only read, may not.
+CALLERS = EVERYONE - {Role.AUDITOR}
 
 
 @dataclass(frozen=True)
@@ -94,6 +106,12 @@ PERMISSIONS: dict[str, Rule] = {
     "listIngestJobs": Rule(roles=READERS, project="handler"),
     # Knowledge search (filtered to the caller's projects in the handler).
     "searchKnowledge": Rule(roles=READERS, project="handler"),
+    # Model lanes (the project is in the body or query: checked in the handler).
+    "generateText": Rule(roles=CALLERS, project="handler"),
+    "queueGeneration": Rule(roles=CALLERS, project="handler"),
+    "getModelCall": Rule(roles=READERS, project="model_call"),
+    "listModelCalls": Rule(roles=READERS, project="handler"),
+    "listLanes": Rule(roles=AUDIT),
     # History.
     "listAggregateEvents": Rule(roles=AUDIT),
 }

@@ -24,6 +24,7 @@ from cortex.api.validation import body_errors
 from cortex.application.errors import NotFound, VersionConflict
 from cortex.domain.errors import AggregateGone, DomainError, InvalidInput, InvalidTransition
 from cortex.ingest.errors import RejectedUpload
+from cortex.lanes.gateway import LaneRejected, NoLaneAnswered
 from cortex.storage.base import StorageUnavailable
 
 logger = structlog.get_logger("cortex.api")
@@ -55,7 +56,9 @@ _DESCRIPTIONS = {
     413: "Request body or a file too large (or an archive expanding beyond the limits)",
     415: "A file type that is not accepted (sniffed from the content, not the declared type)",
     422: "A well-typed value that cannot be used",
-    503: "Read model not caught up with `after` yet, or storage down (see Retry-After)",
+    502: "The model lane's server refused the request (not retried)",
+    503: "Read model not caught up with `after` yet, storage down, or no model lane answered"
+    " (see Retry-After)",
 }
 
 
@@ -206,6 +209,31 @@ def handle_storage_unavailable(
     return _respond(request, problem, **{"Retry-After": "5"})
 
 
+def handle_no_lane_answered(
+    request: Request[Any, Any, Any], exc: NoLaneAnswered
+) -> Response[bytes]:
+    problem = Problem(
+        title="No model lane available",
+        status=HTTP_503_SERVICE_UNAVAILABLE,
+        detail=str(exc),
+        instance=request.url.path,
+        errors=[{"field": "lane", "message": reason} for reason in exc.reasons],
+    )
+    return _respond(request, problem, **{"Retry-After": "10"})
+
+
+def handle_lane_rejected(request: Request[Any, Any, Any], exc: LaneRejected) -> Response[bytes]:
+    # The model server refused the request itself (too long, unknown model): a bad gateway
+    # answer, not ours to retry.
+    problem = Problem(
+        title="Model lane refused the request",
+        status=502,
+        detail=str(exc),
+        instance=request.url.path,
+    )
+    return _respond(request, problem)
+
+
 def handle_undecodable_body(
     request: Request[Any, Any, Any], exc: UnicodeDecodeError
 ) -> Response[bytes]:
@@ -250,5 +278,7 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     UnicodeDecodeError: handle_undecodable_body,
     RejectedUpload: handle_rejected_upload,
     StorageUnavailable: handle_storage_unavailable,
+    NoLaneAnswered: handle_no_lane_answered,
+    LaneRejected: handle_lane_rejected,
     Exception: handle_unexpected,
 }

@@ -22,6 +22,29 @@ INGEST_STAGE_SECONDS = Histogram(
 
 EMBEDDED_CHUNKS = Counter("cortex_embedded_chunks_total", "Chunks embedded into the vector index")
 
+LANE_CALLS = Counter(
+    "cortex_lane_calls_total",
+    "Model lane calls by outcome (ok, error after retries, fallback: another lane answered)",
+    ["lane", "outcome"],
+)
+LANE_ERRORS = Counter(
+    "cortex_lane_errors_total",
+    "Failed model lane attempts by kind (timeout, connect, server, client, protocol)",
+    ["lane", "kind"],
+)
+LANE_LATENCY = Histogram(
+    "cortex_lane_latency_seconds",
+    "Time to a model lane's answer (to the first piece when streaming)",
+    ["lane"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
+)
+LANE_TOKENS = Counter(
+    "cortex_lane_tokens_total", "Tokens through model lanes (prompt, completion)", ["lane", "kind"]
+)
+ROUTING_DECISIONS = Counter(
+    "cortex_routing_decisions_total", "Lanes the router chose, by method", ["lane", "method"]
+)
+
 
 class IngestJobsByStatus(Collector):
     """``cortex_ingest_jobs_by_status{status}``: jobs per status, read from the read model at

@@ -42,6 +42,7 @@ from tests.auth.support import (
     tampered_claims,
     tampered_signature,
 )
+from tests.support.llm_server import FakeLLMServer
 
 # The world ---------------------------------------------------------------------------------------
 
@@ -56,6 +57,7 @@ class World:
     document: str  # an ingested document in P
     job: str  # its ingest job
     admin_key: str  # an admin's API key with the editor role (for user-only routes)
+    model_call: str  # a model call in P
     schema: dict[str, Any]
     bad_tokens: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -110,7 +112,11 @@ MEMBERS_OF_P: dict[str, ProjectRole] = {
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp("matrix")
     with ExitStack() as stack:
-        wired = bootstrap(auth_settings(tmp), migrate_read_store=True)
+        llm = stack.enter_context(FakeLLMServer(model="matrix-model"))
+        settings = auth_settings(
+            tmp, CORTEX_LLM_BASE_URL=llm.base_url, CORTEX_LLM_MODEL="matrix-model"
+        )
+        wired = bootstrap(settings, migrate_read_store=True)
         stack.callback(wired.close)
         wired.start_projections()
         client = stack.enter_context(TestClient(create_app(cortex=wired)))
@@ -125,6 +131,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         idea = app.capture_idea(users["p_editor"], project, "An idea of P")
         document, job = app.direct_document(project, "A document of P.")
         _, admin_key = app.direct_api_key(admin.id, role=Role.EDITOR)
+        model_call = str(wired.model_calls.generate("Plan it.", project_id=UUID(project)).call_id)
 
         assert users["logged_out"].tokens is not None
         app.logout(users["logged_out"].tokens)
@@ -132,7 +139,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         app.admin_post(f"/api/auth/users/{users['disabled'].id}/disable")
 
         schema = client.get("/api/openapi.json", headers=admin.headers).json()
-        built = World(app, users, project, other, idea, document, job, admin_key, schema)
+        built = World(
+            app, users, project, other, idea, document, job, admin_key, model_call, schema
+        )
         built.bad_tokens = bad_tokens(built)
         yield built
 
@@ -388,6 +397,25 @@ SPECS: dict[str, Spec] = {
     "listAggregateEvents": Spec(
         lambda w, ok: Call(query={"aggregate_id": w.project}), ok="auditor", weak=AUDIT_WEAK
     ),
+    "generateText": Spec(
+        lambda w, ok: Call(json={"prompt": "Plan the week.", "project_id": w.project}),
+        ok="p_viewer",
+        weak=("auditor",),
+        outsider="404",
+    ),
+    "queueGeneration": Spec(
+        lambda w, ok: Call(json={"prompt": "Plan the week.", "project_id": w.project}),
+        ok="p_viewer",
+        weak=("auditor",),
+        outsider="404",
+    ),
+    "getModelCall": Spec(
+        lambda w, ok: Call(path={"call_id": w.model_call}), ok="p_viewer", outsider="404"
+    ),
+    "listModelCalls": Spec(
+        lambda w, ok: Call(query={"project_id": w.project}), ok="p_viewer", outsider="404"
+    ),
+    "listLanes": Spec(lambda w, ok: Call(), ok="auditor", weak=AUDIT_WEAK),
 }
 
 # Queries whose parameters travel in a POST body: they read, they change nothing.

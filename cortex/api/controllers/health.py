@@ -1,4 +1,5 @@
-"""/healthz (liveness) and /readyz (event store, embedding model, Qdrant, projection lag)."""
+"""/healthz (liveness) and /readyz (event store, embedding model, Qdrant, the default model
+lane, projection lag)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from litestar.di import NamedDependency
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from cortex.bootstrap import Cortex
+from cortex.lanes.types import DEFAULT_LANE
 
 
 class Check(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -45,6 +47,7 @@ class HealthController(Controller):
             checks["qdrant"] = Check(
                 ok=False, detail=f"{cortex.vectors.description}: {error}"[:300]
             )
+        checks["model_lane"] = _lane_check(cortex)
         max_lag = cortex.settings.projections.ready_max_lag
         for name, runner in cortex.runners.items():
             try:
@@ -73,3 +76,16 @@ def _embedding_check(cortex: Cortex) -> Check:
         return Check(ok=False, detail=f"no model could be loaded; {skipped}"[:1000])
     active = f"{model.name} ({model.dimension}d, {model.device})"
     return Check(ok=True, detail=f"{active}; {skipped}"[:1000] if skipped else active)
+
+
+def _lane_check(cortex: Cortex) -> Check:
+    """The default lane answers its probe; with no lane configured there is nothing to wait for
+    (generation answers 503 and says so)."""
+    config = cortex.model_calls.gateway.configs[DEFAULT_LANE]
+    if not config.configured:
+        return Check(ok=True, detail="no model lane configured (CORTEX_LLM_BASE_URL)")
+    health = cortex.model_calls.gateway.probe(DEFAULT_LANE)
+    where = config.base_url or config.binary
+    if health.ok:
+        return Check(ok=True, detail=f"{DEFAULT_LANE} ({config.model} at {where})")
+    return Check(ok=False, detail=f"{DEFAULT_LANE} at {where}: {health.error}"[:300])

@@ -1,0 +1,31 @@
+-- Model lane calls: the audit trail users read (prompt as hash and length unless audited).
+CREATE TABLE IF NOT EXISTS model_calls (
+    id TEXT PRIMARY KEY,
+    project_id TEXT NOT NULL,
+    requested_by TEXT,
+    mode TEXT NOT NULL,
+    status TEXT NOT NULL,
+    requested_lane TEXT,
+    routed_lane TEXT NOT NULL,
+    routing_score DOUBLE PRECISION NOT NULL,
+    routing_method TEXT NOT NULL,
+    routing_reason TEXT NOT NULL,
+    lane TEXT,
+    model TEXT,
+    fallback_from TEXT,
+    prompt_sha256 TEXT NOT NULL,
+    prompt_chars BIGINT NOT NULL,
+    prompt TEXT,
+    max_tokens BIGINT NOT NULL,
+    prompt_tokens BIGINT,
+    completion_tokens BIGINT,
+    finish_reason TEXT,
+    completion TEXT,
+    attempts BIGINT,
+    latency_ms DOUBLE PRECISION,
+    error_kind TEXT,
+    error TEXT,
+    requested_at TEXT NOT NULL,
+    finished_at TEXT
+);
+CREATE INDEX IF NOT EXISTS model_calls_project_idx ON model_calls (project_id, requested_at, id);
