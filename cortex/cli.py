@@ -20,6 +20,7 @@ from cortex.bootstrap import Cortex, bootstrap
 from cortex.domain.errors import DomainError
 from cortex.domain.roles import Role
 from cortex.eventstore.environment import DatabaseUnavailable
+from cortex.lanes import calls as lane_calls
 from cortex.observability.logging import configure_logging
 from cortex.settings import SettingsError, get_settings
 from projections import auth_queries
@@ -112,6 +113,7 @@ def worker(processes: int, threads: int | None, queues: str | None) -> None:
     configure_logging(settings.log)
     with _cortex() as cortex:
         names = {name.strip() for name in queues.split(",") if name.strip()}
+        lane_calls.use(cortex)
         cortex.start_workers(queues=names, threads=threads)
         click.echo(f"worker consuming: {', '.join(sorted(names))}")
         _wait_for_signal()

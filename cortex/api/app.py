@@ -24,6 +24,7 @@ from cortex.api.docs import openapi_config, static_assets
 from cortex.api.problems import EXCEPTION_HANDLERS
 from cortex.api.security import authorize, close_async_reader, provide_principal
 from cortex.bootstrap import Cortex, bootstrap
+from cortex.lanes import calls as lane_calls
 from cortex.observability.logging import configure_logging
 from cortex.settings import Settings, get_settings
 
@@ -50,9 +51,11 @@ def create_app(*, cortex: Cortex | None = None, settings: Settings | None = None
         if settings.in_process_queues:
             owned.start_workers()
         app.state.cortex = owned
+        lane_calls.use(owned)  # generate_text() in this process uses the app's lanes
         try:
             yield
         finally:
+            lane_calls.use(None)
             owned.close()
 
     return Litestar(

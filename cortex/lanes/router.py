@@ -30,6 +30,7 @@ EMBEDDING_WEIGHT = 0.5  # the two signals count alike; each alone misses what th
 SIMILARITY_FLOOR = 0.15
 SIMILARITY_SPAN = 0.45
 LONG_SHARE = 0.5  # a prompt filling half the smallest context hints at long-material reading
+LONG_WEIGHT = 0.3
 
 Vectors = npt.NDArray[np.float32]
 Embed = Callable[[list[str]], Vectors | None]
@@ -40,11 +41,11 @@ class RoutingDecision:
     """The lane chosen for a prompt, how sure, why, and every lane's combined score."""
 
     lane: Lane
-    score: float
-    reason: str
+    score: float  # 0..1: the lane's combined score; 1.0 when requested or forced by length
+    reason: str  # which signals decided, in words
     method: str  # "explicit" | "length" | "rules" | "rules+embeddings"
-    tokens: int
-    scores: dict[str, float]
+    tokens: int  # the prompt's tokens
+    scores: dict[str, float]  # every lane's combined score from the content (lane name -> score)
 
 
 def load_examples(path: Path = EXAMPLES_FILE) -> dict[Lane, list[str]]:
@@ -113,12 +114,13 @@ class Router:
         )
 
     def _length_evidence(self, tokens: int) -> list[rules.Evidence]:
+        """Length alone is a hint, not a verdict: short of the limit, the wording decides."""
         sizes = [self._context_of(lane) for lane in Lane if lane != Lane.SUPER_READER]
         smallest = min((size for size in sizes if size), default=0)
         if not smallest or tokens < LONG_SHARE * smallest:
             return []
         detail = f"{tokens} tokens of {smallest}"
-        return [rules.Evidence(Lane.SUPER_READER, "long prompt", detail, 0.3)]
+        return [rules.Evidence(Lane.SUPER_READER, "long prompt", detail, LONG_WEIGHT)]
 
     def _similarities(self, prompt: str) -> tuple[dict[Lane, float] | None, str]:
         """Mean of the top-k cosine similarities to each lane's examples, or why there are none."""

@@ -10,14 +10,18 @@ import json
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from litestar.testing import TestClient
 
 from cortex.api.app import create_app
 from cortex.bootstrap import Cortex, bootstrap
+from cortex.lanes import Lane, agenerate_text, generate_text
+from cortex.lanes import calls as lane_calls
 from cortex.settings import Settings
 from tests.api.helpers import create_project, ok, problem
 from tests.conftest import make_settings
@@ -302,3 +306,19 @@ def _events(text: str) -> list[tuple[str, str]]:
         if "event" in fields:
             events.append((fields["event"], fields.get("data", "")))
     return events
+
+
+def test_generate_text_and_its_async_twin_route_and_record_like_the_api(lanes: Lanes) -> None:
+    lanes.coder.enqueue(Reply(text="From the coder."))
+    lane_calls.use(lanes.cortex)
+    try:
+        answered = generate_text(CODE_PROMPT, project_id=lanes.project)
+        assert (answered.text, answered.answered.lane) == ("From the coder.", Lane.CODER)
+        assert answered.decision.lane is Lane.CODER
+        planned = anyio.run(partial(agenerate_text, PLAN_PROMPT, lanes.project, max_tokens=5))
+    finally:
+        lane_calls.use(None)
+    assert planned.answered.lane is Lane.ORCHESTRATOR
+    assert lanes.default.chat_requests[-1].body["max_tokens"] == 5
+    for result in (answered, planned):
+        assert lanes.call(str(result.call_id), result.position)["status"] == "completed"
