@@ -9,6 +9,7 @@ import json
 import os
 import statistics
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -83,11 +84,16 @@ def _readme_prose() -> list[str]:
 
 def _pad(tokenizer: ChunkTokenizer, prose: list[str], tokens: int) -> str:
     """Exactly ``tokens`` tokens of prose: the paragraphs repeated, cut at a token boundary."""
-    text, index = "", 0
-    while len(tokenizer.tokenizer.encode(text, add_special_tokens=False).ids) < tokens:
-        text += ("\n\n" if text else "") + prose[index % len(prose)]
-        index += 1
-    return text[: tokenizer.counter(text).offset_after(0, tokens)]
+    sizes = [len(tokenizer.tokenizer.encode(text, add_special_tokens=False).ids) for text in prose]
+    chosen: list[str] = []
+    total = 0
+    while total <= tokens:  # paragraph counts add up to about the joined text's count
+        chosen.append(prose[len(chosen) % len(prose)])
+        total += sizes[(len(chosen) - 1) % len(prose)]
+    text = "\n\n".join(chosen)
+    cut = tokenizer.counter(text).offset_after(0, tokens)
+    assert len(tokenizer.tokenizer.encode(text[:cut], add_special_tokens=False).ids) == tokens
+    return text[:cut]
 
 
 def _accuracy(predicted: list[Lane], cases: list[Case]) -> dict[str, tuple[int, int]]:
@@ -153,7 +159,9 @@ def test_routes_the_labelled_set_accurately(
         for (want, prompt), d in zip(cases, decisions, strict=True)
         if d.lane != want
     ]
-    report = _table(columns) + "\nmisrouted (rules+embeddings):\n" + "\n".join(misses)
+    methods = Counter(d.method for d in decisions)
+    report = f"{_table(columns)}\nmethods: {dict(methods)}\nmisrouted (rules+embeddings):\n"
+    report += "\n".join(misses)
     print("\n" + report)
     accuracy = columns["rules+embeddings"]
     right, total = accuracy["overall"]

@@ -37,7 +37,8 @@ class FakeEmbed:
             if hits:
                 row[:] = 0.0
                 row[hits] = 1.0
-        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+        unit: np.ndarray = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+        return unit
 
 
 def router(
