@@ -148,6 +148,15 @@ class LlmSettings(msgspec.Struct, frozen=True, kw_only=True):
     governance: LaneSettings = LaneSettings()
 
 
+class TracingSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """OpenTelemetry: off unless enabled; spans go to an OTLP/HTTP collector."""
+
+    enabled: bool = False
+    exporter_endpoint: str = ""  # e.g. http://otel-collector:4318 (/v1/traces is added)
+    service_name: str = "cortex"
+    sample_ratio: float = 1.0
+
+
 class LogSettings(msgspec.Struct, frozen=True, kw_only=True):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     json: bool = True
@@ -168,6 +177,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     embeddings: EmbeddingSettings = EmbeddingSettings()
     qdrant: QdrantSettings = QdrantSettings()
     llm: LlmSettings = LlmSettings()
+    tracing: TracingSettings = TracingSettings()
 
     @property
     def uses_postgres(self) -> bool:
@@ -263,6 +273,10 @@ VARIABLES: dict[str, tuple[str, ...]] = {
         for lane in LANE_NAMES
         for key in ("url", "model", "backend", "timeout", "max_tokens", "context_tokens", "api_key")
     },
+    "CORTEX_ENABLE_TRACING": ("tracing", "enabled"),
+    "CORTEX_OTEL_EXPORTER_ENDPOINT": ("tracing", "exporter_endpoint"),
+    "CORTEX_OTEL_SERVICE_NAME": ("tracing", "service_name"),
+    "CORTEX_OTEL_SAMPLE_RATIO": ("tracing", "sample_ratio"),
     "CORTEX_LOG_LEVEL": ("log", "level"),
     "CORTEX_LOG_JSON": ("log", "json"),
 }
@@ -301,6 +315,7 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "CORTEX_CHUNK_TOKENS": (16, 8192),
     "CORTEX_CHUNK_OVERLAP_TOKENS": (0, 4096),
     "CORTEX_WORKER_THREADS": (1, 256),
+    "CORTEX_OTEL_SAMPLE_RATIO": (0, 1),
     "CORTEX_LLM_TIMEOUT": (0.1, 3600),
     "CORTEX_LLM_MAX_TOKENS": (1, 1 << 20),
     "CORTEX_LLM_CONTEXT_TOKENS": (256, 1 << 24),
