@@ -39,6 +39,8 @@ from cortex.lanes.config import lane_configs
 from cortex.lanes.gateway import LaneGateway
 from cortex.lanes.router import Router
 from cortex.observability import metrics
+from cortex.observability.readings import projection_lags, queue_depths
+from cortex.observability.tracing import configure_tracing
 from cortex.search.rerank import Reranker
 from cortex.search.service import KnowledgeSearch
 from cortex.settings import Settings
@@ -181,6 +183,7 @@ class Cortex:
 
 def bootstrap(settings: Settings, *, migrate_read_store: bool | None = None) -> Cortex:
     """Check the databases, build the applications and the projectors."""
+    configure_tracing(settings.tracing)  # before anything that makes spans or HTTP clients
     check_database(settings.database.url, timeout=settings.database.connect_timeout)
     read_url = read_store_url(settings)
     if read_url != settings.database.url:
@@ -217,6 +220,9 @@ def bootstrap(settings: Settings, *, migrate_read_store: bool | None = None) -> 
         )
         for name, projection in PROJECTIONS.items()
     }
+    metrics.report_projection_lag(
+        lambda: projection_lags(log, {name: r.position for name, r in runners.items()})
+    )
     store = open_object_store(settings)
     documents = DocumentService(log, NoQueue())
     ingest = settings.ingest
@@ -244,6 +250,7 @@ def bootstrap(settings: Settings, *, migrate_read_store: bool | None = None) -> 
         on_embedded=lambda count, seconds: metrics.EMBEDDED_CHUNKS.inc(count),
     )
     broker = build_broker(settings)
+    metrics.report_queue_depth(lambda: queue_depths(broker))
     actors = register_actors(
         broker,
         pipeline,

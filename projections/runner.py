@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from opentelemetry import trace
 
 from projections.base import SqlProjection
 from projections.positions import lock_position, read_position, set_position
@@ -75,12 +78,23 @@ def apply_batch(
     )
     to_domain_event = feed.mapper.to_domain_event
     handle = projection.handle
-    for notification in notifications:
-        handle(to_domain_event(notification), cur)
+    with _batch_span(position_name, len(notifications)):
+        for notification in notifications:
+            handle(to_domain_event(notification), cur)
     if notifications:
         position = notifications[-1].id
         set_position(cur, position_name, position)
     return BatchResult(events=len(notifications), position=position)
+
+
+def _batch_span(position_name: str, events: int) -> AbstractContextManager[object]:
+    """A ``projection.batch`` span around the handlers (none for a follower's empty polls)."""
+    if not events:
+        return nullcontext()
+    return trace.get_tracer("projections").start_as_current_span(
+        "projection.batch",
+        attributes={"cortex.projection.name": position_name, "cortex.projection.events": events},
+    )
 
 
 class ProjectionRunner:

@@ -19,12 +19,15 @@ from cortex.api.controllers.knowledge import KnowledgeController
 from cortex.api.controllers.lanes import LanesController
 from cortex.api.controllers.metrics import MetricsController
 from cortex.api.controllers.projects import ProjectController
+from cortex.api.controllers.system import SystemController
 from cortex.api.dependencies import provide_cortex
 from cortex.api.docs import openapi_config, static_assets
 from cortex.api.problems import EXCEPTION_HANDLERS
 from cortex.api.security import authorize, close_async_reader, provide_principal
+from cortex.api.tracing import litestar_tracing_plugins
 from cortex.bootstrap import Cortex, bootstrap
 from cortex.lanes import calls as lane_calls
+from cortex.observability.http_metrics import prometheus_middleware
 from cortex.observability.logging import configure_logging
 from cortex.settings import Settings, get_settings
 
@@ -69,11 +72,13 @@ def create_app(*, cortex: Cortex | None = None, settings: Settings | None = None
             MetricsController,
             EventController,
             HealthController,
+            SystemController,
             AuthController,
             JwksController,
             static_assets(),
         ],
         guards=[authorize],
+        middleware=[prometheus_middleware()],
         dependencies={
             "cortex": Provide(provide_cortex, sync_to_thread=False),
             "principal": Provide(provide_principal, sync_to_thread=False),
@@ -83,4 +88,5 @@ def create_app(*, cortex: Cortex | None = None, settings: Settings | None = None
         lifespan=[lifespan],
         on_shutdown=[close_async_reader],
         request_max_body_size=settings.server.max_body_bytes,
+        plugins=[*litestar_tracing_plugins(settings.tracing)],
     )

@@ -112,6 +112,9 @@ PERMISSIONS: dict[str, Rule] = {
     "getModelCall": Rule(roles=READERS, project="model_call"),
     "listModelCalls": Rule(roles=READERS, project="handler"),
     "listLanes": Rule(roles=AUDIT),
+    # The system: readiness in detail, version and the effective configuration (secrets masked).
+    "systemReady": Rule(roles=AUDIT),
+    "systemInfo": Rule(roles=AUDIT),
     # History.
     "listAggregateEvents": Rule(roles=AUDIT),
 }

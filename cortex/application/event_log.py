@@ -17,6 +17,8 @@ from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import Environment
 
 from cortex.application.errors import NotFound, VersionConflict
+from cortex.observability import metrics
+from cortex.observability.tracing import tracer
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -68,6 +70,20 @@ class EventLog(Application[UUID]):
 
         The result describes the first aggregate.
         """
+        events = sum(len(pending.pending_events) for pending in (aggregate, *others))
+        with tracer().start_as_current_span(
+            "event_store.append",
+            attributes={
+                "cortex.aggregate.type": type(aggregate).__name__,
+                "cortex.aggregate.id": str(aggregate.id),
+                "cortex.event_store.events": events,
+            },
+        ) as span:
+            result = self._append(aggregate, *others)
+            span.set_attribute("cortex.event_store.position", result.position)
+            return result
+
+    def _append(self, aggregate: Aggregate, *others: Aggregate) -> CommandResult:
         try:
             recordings = self.save(aggregate, *others)
         except IntegrityError:
@@ -77,6 +93,7 @@ class EventLog(Application[UUID]):
                 current = 0
             raise VersionConflict(aggregate.id, None, current) from None
         if recordings:
+            metrics.count_appended(type(r.domain_event).__name__ for r in recordings)
             position = recordings[-1].notification.id
             for listener in self._listeners:
                 listener(position)

@@ -24,6 +24,7 @@ from cortex.lanes.types import (
     StreamPiece,
     ToolCall,
 )
+from cortex.observability.tracing import instrument_http_client
 
 MAX_DETAIL = 200  # characters of a server's error message kept in a LaneError
 
@@ -34,7 +35,8 @@ def http_client(pool_size: int = 20) -> httpx.Client:
         max_connections=pool_size, max_keepalive_connections=pool_size, keepalive_expiry=30.0
     )
     # No default timeout on purpose: every request passes its lane's own.
-    return httpx.Client(limits=limits, timeout=None)  # noqa: S113
+    client = httpx.Client(limits=limits, timeout=None)  # noqa: S113
+    return instrument_http_client(client)  # a span per request when tracing is on
 
 
 class OpenAIBackend:

@@ -11,6 +11,7 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 
 from cortex.settings import Settings
+from cortex.workers.tracing import TraceContextMiddleware
 
 QUEUES = ("ingest", "embed", "lanes")
 
@@ -25,6 +26,7 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
         )
     else:
         broker = StubBroker()
+    broker.add_middleware(TraceContextMiddleware())
     for queue in QUEUES:
         broker.declare_queue(queue)
     return broker

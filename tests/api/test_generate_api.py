@@ -146,7 +146,7 @@ def test_a_refused_request_is_not_retried_nor_sent_elsewhere(lanes: Lanes) -> No
     assert len(lanes.coder.chat_requests) == 1
     assert lanes.default.chat_requests == []
     calls = ok(lanes.client.get("/api/model-calls", params={"project_id": lanes.project}))
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 15
     while not calls["items"] or calls["items"][0]["status"] != "failed":
         assert time.monotonic() < deadline
         time.sleep(0.05)
@@ -200,7 +200,7 @@ def test_a_streamed_answer_arrives_as_events_and_is_recorded_whole(lanes: Lanes)
     assert tokens == "First gather the owners, then move the data."
     assert events[-1][0] == "done"
     call_id = routing["call_id"]
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 15
     while (call := lanes.call(call_id, 0))["status"] != "completed":
         assert time.monotonic() < deadline
         time.sleep(0.05)

@@ -30,6 +30,7 @@ from schemathesis.checks import not_a_server_error
 from cortex.api.app import create_app
 from cortex.bootstrap import Cortex, bootstrap
 from tests.conftest import _userhost, make_settings
+from tests.support.llm_server import FakeLLMServer
 
 MAX_EXAMPLES = 50
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -79,10 +80,17 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory, database_url: str | None) -> Iterator[Seeded]:
     tmp: Path = tmp_path_factory.mktemp("schemathesis")
-    cortex = bootstrap(
-        make_settings(tmp, database_url, CORTEX_READ_WAIT_SECONDS="0.05", CORTEX_LOG_LEVEL="ERROR"),
-        migrate_read_store=True,
+    llm = FakeLLMServer(model="fuzz-model").start()  # /api/generate answers, as in production
+    settings = make_settings(
+        tmp,
+        database_url,
+        CORTEX_READ_WAIT_SECONDS="0.05",
+        CORTEX_LOG_LEVEL="ERROR",
+        CORTEX_LLM_BASE_URL=llm.base_url,
+        CORTEX_LLM_MODEL="fuzz-model",
+        CORTEX_ROUTER_EMBEDDINGS="false",
     )
+    cortex = bootstrap(settings, migrate_read_store=True)
 
     def project(name: str) -> str:
         return str(
@@ -116,6 +124,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory, database_url: str | None) -
         )
     finally:
         cortex.close()
+        llm.stop()
 
 
 def openapi_document() -> dict[str, Any]:

@@ -416,6 +416,8 @@ SPECS: dict[str, Spec] = {
         lambda w, ok: Call(query={"project_id": w.project}), ok="p_viewer", outsider="404"
     ),
     "listLanes": Spec(lambda w, ok: Call(), ok="auditor", weak=AUDIT_WEAK),
+    "systemReady": Spec(lambda w, ok: Call(), ok="auditor", weak=AUDIT_WEAK),
+    "systemInfo": Spec(lambda w, ok: Call(), ok="auditor", weak=AUDIT_WEAK),
 }
 
 # Queries whose parameters travel in a POST body: they read, they change nothing.
