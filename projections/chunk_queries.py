@@ -95,11 +95,17 @@ def query_words(text: str) -> list[str]:
     return list(dict.fromkeys(word.lower() for word in _WORD.findall(text)))[:MAX_QUERY_WORDS]
 
 
+def content_words(text: str) -> list[str]:
+    """The query's words that keyword search matches on: stop words left out (unless that
+    leaves none)."""
+    return [word for word in query_words(text) if word not in STOP_WORDS] or query_words(text)
+
+
 def keyword_search(
     store: ReadStore, text: str, where: ChunkFilter, *, limit: int
 ) -> list[tuple[str, float]]:
     """(chunk id, relevance) best first; any of the query's words may match."""
-    words = [word for word in query_words(text) if word not in STOP_WORDS] or query_words(text)
+    words = content_words(text)
     if not words or (where.project_ids is not None and not where.project_ids):
         return []
     clauses: list[str] = []
@@ -138,6 +144,33 @@ def keyword_search(
     with store.reading() as cur:
         cur.execute(sql, (match, *params, limit))
         return [(str(row["chunk_id"]), float(row["score"])) for row in cur.fetchall()]
+
+
+def words_matched(store: ReadStore, chunk_ids: list[str], words: list[str]) -> dict[str, int]:
+    """How many of ``words`` each chunk matches, as keyword search matches them (stemmed)."""
+    counts = dict.fromkeys(chunk_ids, 0)
+    if not chunk_ids:
+        return counts
+    marks = ", ".join("?" for _ in chunk_ids)
+    if store.dialect == "postgresql":
+        sql = (
+            f"SELECT chunk_id FROM chunk_search WHERE chunk_id IN ({marks})"
+            " AND body_vector @@ plainto_tsquery('english', ?)"
+        )
+    else:
+        sql = (
+            "SELECT chunk_id FROM chunk_search"
+            f" WHERE chunk_search MATCH ? AND chunk_id IN ({marks})"
+        )
+    with store.reading() as cur:
+        for word in words:
+            if store.dialect == "postgresql":
+                cur.execute(sql, (*chunk_ids, word))
+            else:
+                cur.execute(sql, ('"' + word.replace('"', "") + '"', *chunk_ids))
+            for row in cur.fetchall():
+                counts[str(row["chunk_id"])] += 1
+    return counts
 
 
 def hydrate(store: ReadStore, chunk_ids: list[str]) -> dict[str, dict[str, Any]]:
