@@ -33,7 +33,9 @@ from projections.vectors import VectorsProjection
 @contextmanager
 def _cortex(*, migrate_read_store: bool | None = None) -> Iterator[Cortex]:
     try:
-        cortex = bootstrap(get_settings(), migrate_read_store=migrate_read_store)
+        settings = get_settings()
+        configure_logging(settings.log)  # every command logs like the server, on stderr
+        cortex = bootstrap(settings, migrate_read_store=migrate_read_store)
     except (SettingsError, DatabaseUnavailable, MigrationError) as error:
         raise click.ClickException(str(error)) from None
     try:
@@ -58,13 +60,15 @@ def serve(host: str | None, port: int | None) -> None:
         settings = get_settings()
     except SettingsError as error:
         raise click.ClickException(str(error)) from None
+    configure_logging(settings.log)
     uvicorn.run(
         "cortex.api.app:create_app",
         factory=True,
         host=host or settings.server.host,
         port=port or settings.server.port,
+        log_config=None,  # uvicorn's lines go through configure_logging's handler
         log_level=settings.log.level.lower(),
-        access_log=False,
+        access_log=False,  # the app logs each request (observability.request_logging)
     )
 
 
@@ -97,7 +101,8 @@ def worker(processes: int, threads: int | None, queues: str | None) -> None:
         raise click.ClickException(
             "cortex worker needs CORTEX_REDIS_URL; without it the API runs an in-process worker"
         )
-    if processes > 1:
+    configure_logging(settings.log)
+    if processes > 1:  # each child configures its own logging the same way
         command = [sys.executable, "-m", "cortex.cli", "worker", "--queues", queues]
         command += ["--threads", str(threads)] if threads else []
         # Our own interpreter and fixed arguments: nothing from outside reaches the command.
@@ -110,7 +115,6 @@ def worker(processes: int, threads: int | None, queues: str | None) -> None:
             for child in children:
                 child.wait(timeout=30)
         return
-    configure_logging(settings.log)
     with _cortex() as cortex:
         names = {name.strip() for name in queues.split(",") if name.strip()}
         lane_calls.use(cortex)

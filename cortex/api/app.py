@@ -29,6 +29,7 @@ from cortex.bootstrap import Cortex, bootstrap
 from cortex.lanes import calls as lane_calls
 from cortex.observability.http_metrics import prometheus_middleware
 from cortex.observability.logging import configure_logging
+from cortex.observability.request_logging import log_requests
 from cortex.settings import Settings, get_settings
 
 
@@ -61,7 +62,7 @@ def create_app(*, cortex: Cortex | None = None, settings: Settings | None = None
             lane_calls.use(None)
             owned.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             ProjectController,
             IdeaController,
@@ -89,4 +90,6 @@ def create_app(*, cortex: Cortex | None = None, settings: Settings | None = None
         on_shutdown=[close_async_reader],
         request_max_body_size=settings.server.max_body_bytes,
         plugins=[*litestar_tracing_plugins(settings.tracing)],
+        logging_config=None,  # configure_logging owns logging (Litestar's would replace it)
     )
+    return log_requests(app)  # outermost: routing's 404 and 405 get a request id and a line too
