@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +23,7 @@ from cortex.domain.errors import DomainError
 from cortex.domain.roles import Role
 from cortex.eventstore.environment import DatabaseUnavailable
 from cortex.lanes import calls as lane_calls
+from cortex.observability import metrics
 from cortex.observability.logging import configure_logging
 from cortex.settings import SettingsError, get_settings
 from projections import auth_queries
@@ -72,6 +75,21 @@ def serve(host: str | None, port: int | None) -> None:
     )
 
 
+@contextmanager
+def _shared_metrics(port: int) -> Iterator[dict[str, str]]:
+    """The children's environment: with a metrics port, their metrics go to a multiprocess
+    folder (a fresh one unless PROMETHEUS_MULTIPROC_DIR names one) that this process serves."""
+    env = dict(os.environ)
+    if not port:
+        yield env
+        return
+    with tempfile.TemporaryDirectory(prefix="cortex-metrics-") as fresh:
+        folder = env.setdefault("PROMETHEUS_MULTIPROC_DIR", fresh)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder  # what this process's scrape reads
+        metrics.serve_metrics(port, "0.0.0.0")  # noqa: S104 - a container's scrape port
+        yield env
+
+
 def _wait_for_signal() -> None:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -90,12 +108,22 @@ def _wait_for_signal() -> None:
     help="Comma-separated queues to consume. Default: ingest,embed,lanes (without embed when "
     "Qdrant runs in local mode: the server process embeds then).",
 )
-def worker(processes: int, threads: int | None, queues: str | None) -> None:
+@click.option(
+    "--metrics-port",
+    default=None,
+    type=click.IntRange(0, 65535),
+    help="Serve /metrics on this port (default CORTEX_METRICS_PORT; 0: not). With several "
+    "processes the parent serves the sum of its children's metrics.",
+)
+def worker(
+    processes: int, threads: int | None, queues: str | None, metrics_port: int | None
+) -> None:
     """Consume the Dramatiq queues (Redis broker) until SIGINT or SIGTERM."""
     try:
         settings = get_settings()
     except SettingsError as error:
         raise click.ClickException(str(error)) from None
+    port = settings.server.metrics_port if metrics_port is None else metrics_port
     queues = queues or ("ingest,embed,lanes" if settings.qdrant.url else "ingest,lanes")
     if not settings.workers.redis_url:
         raise click.ClickException(
@@ -105,19 +133,23 @@ def worker(processes: int, threads: int | None, queues: str | None) -> None:
     if processes > 1:  # each child configures its own logging the same way
         command = [sys.executable, "-m", "cortex.cli", "worker", "--queues", queues]
         command += ["--threads", str(threads)] if threads else []
-        # Our own interpreter and fixed arguments: nothing from outside reaches the command.
-        children = [subprocess.Popen(command) for _ in range(processes)]  # noqa: S603
-        try:
-            _wait_for_signal()
-        finally:
-            for child in children:
-                child.terminate()
-            for child in children:
-                child.wait(timeout=30)
+        command += ["--metrics-port", "0"]  # the parent serves theirs
+        with _shared_metrics(port) as env:
+            # Our own interpreter and fixed arguments: nothing from outside reaches the command.
+            children = [subprocess.Popen(command, env=env) for _ in range(processes)]  # noqa: S603
+            try:
+                _wait_for_signal()
+            finally:
+                for child in children:
+                    child.terminate()
+                for child in children:
+                    child.wait(timeout=30)
         return
     with _cortex() as cortex:
         names = {name.strip() for name in queues.split(",") if name.strip()}
         lane_calls.use(cortex)
+        if port:
+            metrics.serve_metrics(port, "0.0.0.0")  # noqa: S104 - a container's scrape port
         cortex.start_workers(queues=names, threads=threads)
         click.echo(f"worker consuming: {', '.join(sorted(names))}")
         _wait_for_signal()
@@ -178,9 +210,18 @@ def projections_status() -> None:
 
 @projections.command("run")
 @click.argument("names", nargs=-1)
-def projections_run(names: tuple[str, ...]) -> None:
+@click.option(
+    "--metrics-port",
+    default=None,
+    type=click.IntRange(0, 65535),
+    help="Serve /metrics on this port (default CORTEX_METRICS_PORT; 0: not).",
+)
+def projections_run(names: tuple[str, ...], metrics_port: int | None) -> None:
     """Follow the log with the named projections (all by default) until SIGINT or SIGTERM."""
     with _cortex() as cortex:
+        port = cortex.settings.server.metrics_port if metrics_port is None else metrics_port
+        if port:
+            metrics.serve_metrics(port, "0.0.0.0")  # noqa: S104 - a container's scrape port
         unknown = set(names) - set(cortex.runners)
         if unknown:
             raise click.ClickException(f"unknown projection(s): {', '.join(sorted(unknown))}")

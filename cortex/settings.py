@@ -32,6 +32,8 @@ class ServerSettings(msgspec.Struct, frozen=True, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = 1_048_576
+    # Where `cortex worker` and `cortex projections run` serve /metrics (0: they do not).
+    metrics_port: int = 0
 
 
 class ProjectionSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -213,6 +215,7 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "CORTEX_HOST": ("server", "host"),
     "CORTEX_PORT": ("server", "port"),
     "CORTEX_MAX_BODY_BYTES": ("server", "max_body_bytes"),
+    "CORTEX_METRICS_PORT": ("server", "metrics_port"),
     "CORTEX_PROJECTIONS_IN_PROCESS": ("projections", "in_process"),
     "CORTEX_PROJECTION_BATCH_SIZE": ("projections", "batch_size"),
     "CORTEX_PROJECTION_POLL_SECONDS": ("projections", "poll_seconds"),
@@ -294,6 +297,7 @@ PROFILE_DEFAULTS: dict[str, dict[str, str]] = {
 
 _BOUNDS: dict[str, tuple[float, float]] = {
     "CORTEX_PORT": (1, 65535),
+    "CORTEX_METRICS_PORT": (0, 65535),
     "CORTEX_DATABASE_POOL_SIZE": (1, 200),
     "CORTEX_DATABASE_CONNECT_TIMEOUT": (0.1, 120),
     "CORTEX_MAX_BODY_BYTES": (1024, 1 << 30),

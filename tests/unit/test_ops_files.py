@@ -43,6 +43,12 @@ def compose() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
+def prometheus() -> dict[str, Any]:
+    document: dict[str, Any] = load("prometheus.yml")
+    return document
+
+
+@pytest.fixture(scope="module")
 def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = compose["services"]
     return found
@@ -103,8 +109,25 @@ def test_one_shot_jobs_run_before_the_cortex_processes(services: dict[str, Any])
         assert needs["migrate"]["condition"] == "service_completed_successfully", name
         assert needs["minio-init"]["condition"] == "service_completed_successfully", name
     assert services["migrate"]["command"] == ["cortex", "migrate"]
-    assert services["projections"]["command"] == ["cortex", "projections", "run"]
+    assert services["projections"]["command"][:3] == ["cortex", "projections", "run"]
     assert services["worker"]["command"][:2] == ["cortex", "worker"]
+
+
+def test_every_cortex_process_is_scraped_on_its_metrics_port(
+    services: dict[str, Any], prometheus: dict[str, Any]
+) -> None:
+    """The API on its HTTP port; workers and the projection runner on --metrics-port."""
+    scraped = {
+        name: config["port"]
+        for job in prometheus["scrape_configs"]
+        for config in job.get("dns_sd_configs", [])
+        for name in config["names"]
+    }
+    assert scraped["api"] == 8000
+    for name in ("worker", "embed-worker", "projections"):
+        command = [str(part) for part in services[name]["command"]]
+        port = command[command.index("--metrics-port") + 1]
+        assert scraped[name] == int(port), name
 
 
 def test_the_api_runs_several_workers_sharing_one_metrics_folder(
