@@ -59,6 +59,7 @@ class StreamedCall:
     decision: RoutingDecision
     answered: Answered
     pieces: Iterator[StreamPiece]
+    position: int  # of the request: the call is readable from here on
 
 
 def _messages(prompt: str, system: str | None) -> list[Message]:
@@ -126,7 +127,7 @@ class ModelCallService:
         system: str | None = None,
     ) -> StreamedCall:
         """Start a streamed answer; the call is recorded as completed when the stream ends."""
-        call, decision, _ = self._request(
+        call, decision, position = self._request(
             prompt, project_id, requested_by, lane, max_tokens, "stream"
         )
         started = time.perf_counter()
@@ -137,9 +138,8 @@ class ModelCallService:
         except (NoLaneAnswered, LaneRejected) as error:
             self._record_failure(call, error, started)
             raise
-        return StreamedCall(
-            call.id, decision, stream.answered, self._relay(call, stream, decision, started)
-        )
+        pieces = self._relay(call, stream, decision, started)
+        return StreamedCall(call.id, decision, stream.answered, pieces, position)
 
     def enqueue(
         self,

@@ -356,6 +356,9 @@ def test_deleting_purges_the_stored_bytes_no_other_document_uses(
     elsewhere = uploaded(app, second["id"], ("s.txt", shared))
     settle(app, results)
     settle(app, elsewhere)
+    # The purge asks the documents read model who else uses the bytes (with no grace period
+    # here): it must already know the second project's copy.
+    assert len(documents(app, second["id"], after=elsewhere["position"])) == 1
     key = {
         data: f"objects/{hashlib.sha256(data).hexdigest()[:2]}/{hashlib.sha256(data).hexdigest()}"
         for data in (shared, unique)

@@ -201,7 +201,7 @@ def test_a_streamed_answer_arrives_as_events_and_is_recorded_whole(lanes: Lanes)
     assert events[-1][0] == "done"
     call_id = routing["call_id"]
     deadline = time.monotonic() + 15
-    while (call := lanes.call(call_id, 0))["status"] != "completed":
+    while (call := lanes.call(call_id, routing["position"]))["status"] != "completed":
         assert time.monotonic() < deadline
         time.sleep(0.05)
     assert call["completion"] == tokens

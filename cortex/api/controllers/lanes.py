@@ -53,6 +53,7 @@ def _sse(call: model_calls.StreamedCall) -> Iterator[ServerSentEventMessage]:
     answered = call.answered
     head = {
         "call_id": str(call.call_id),
+        "position": call.position,
         "lane": answered.lane.value,
         "model": answered.config.model,
         "fallback_from": answered.fallback_from.value if answered.fallback_from else None,
