@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, TypedDict, Unpack
 from uuid import UUID, uuid4
 
 import structlog
@@ -25,6 +25,15 @@ from cortex.lanes.types import Lane, LaneError, Message, StreamPiece
 from cortex.observability import metrics
 
 logger = structlog.get_logger("cortex.model_calls")
+
+
+class CallOptions(TypedDict, total=False):
+    """What a caller may add to a prompt: who asks, a lane of its choice, limits, a system text."""
+
+    requested_by: UUID | None
+    lane: Lane | None
+    max_tokens: int | None
+    system: str | None
 
 
 class CallQueue(Protocol):
@@ -101,63 +110,33 @@ class ModelCallService:
         return decision
 
     def generate(
-        self,
-        prompt: str,
-        *,
-        project_id: UUID,
-        requested_by: UUID | None = None,
-        lane: Lane | None = None,
-        max_tokens: int | None = None,
-        system: str | None = None,
+        self, prompt: str, *, project_id: UUID, **options: Unpack[CallOptions]
     ) -> Generated:
         """Answer now: route, call (retries, fallback), and record both ends of the call."""
-        call, decision, _ = self._request(
-            prompt, project_id, requested_by, lane, max_tokens, "sync"
-        )
-        return self._answer(call, decision, prompt, system)
+        call, decision, _ = self._request(prompt, project_id, "sync", options)
+        return self._answer(call, decision, prompt, options.get("system"))
 
     def stream(
-        self,
-        prompt: str,
-        *,
-        project_id: UUID,
-        requested_by: UUID | None = None,
-        lane: Lane | None = None,
-        max_tokens: int | None = None,
-        system: str | None = None,
+        self, prompt: str, *, project_id: UUID, **options: Unpack[CallOptions]
     ) -> StreamedCall:
         """Start a streamed answer; the call is recorded as completed when the stream ends."""
-        call, decision, position = self._request(
-            prompt, project_id, requested_by, lane, max_tokens, "stream"
-        )
+        call, decision, position = self._request(prompt, project_id, "stream", options)
         started = time.perf_counter()
+        messages = _messages(prompt, options.get("system"))
         try:
-            stream = self.gateway.stream(
-                decision.lane, _messages(prompt, system), max_tokens=call.max_tokens
-            )
+            stream = self.gateway.stream(decision.lane, messages, max_tokens=call.max_tokens)
         except (NoLaneAnswered, LaneRejected) as error:
             self._record_failure(call, error, started)
             raise
         pieces = self._relay(call, stream, decision, started)
         return StreamedCall(call.id, decision, stream.answered, pieces, position)
 
-    def enqueue(
-        self,
-        prompt: str,
-        *,
-        project_id: UUID,
-        requested_by: UUID | None = None,
-        lane: Lane | None = None,
-        max_tokens: int | None = None,
-        system: str | None = None,
-    ) -> Queued:
+    def enqueue(self, prompt: str, *, project_id: UUID, **options: Unpack[CallOptions]) -> Queued:
         """Record the call and hand it to a worker on the ``lanes`` queue."""
         if self.queue is None:
             raise RuntimeError("no worker queue is wired for model calls")
-        call, decision, position = self._request(
-            prompt, project_id, requested_by, lane, max_tokens, "job"
-        )
-        self.queue.generate(call.id, prompt, system, max_tokens)
+        call, decision, position = self._request(prompt, project_id, "job", options)
+        self.queue.generate(call.id, prompt, options.get("system"), options.get("max_tokens"))
         return Queued(call.id, decision, position)
 
     def run_queued(self, call_id: UUID, prompt: str, system: str | None) -> Generated | None:
@@ -169,21 +148,16 @@ class ModelCallService:
         return self._answer(call, decision, prompt, system)
 
     def _request(
-        self,
-        prompt: str,
-        project_id: UUID,
-        requested_by: UUID | None,
-        lane: Lane | None,
-        max_tokens: int | None,
-        mode: str,
+        self, prompt: str, project_id: UUID, mode: str, options: CallOptions
     ) -> tuple[ModelCall, RoutingDecision, int]:
         self._log.load(project_id, Project)  # 404 for a project that does not exist
+        lane, max_tokens = options.get("lane"), options.get("max_tokens")
         decision = self.route(prompt, lane=lane, max_tokens=max_tokens or 0)
         config = self.gateway.configs[self.gateway.serving(decision.lane)]
         call = ModelCall.request(
             id=uuid4(),
             project_id=project_id,
-            requested_by=requested_by,
+            requested_by=options.get("requested_by"),
             mode=mode,
             requested_lane=str(lane) if lane else None,
             lane=str(decision.lane),

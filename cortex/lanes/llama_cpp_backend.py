@@ -17,7 +17,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from cortex.lanes.types import Completion, ErrorKind, LaneConfig, LaneError, Message, StreamPiece
+from cortex.lanes.types import (
+    Completion,
+    ErrorKind,
+    LaneConfig,
+    LaneError,
+    Message,
+    StreamPiece,
+    content_text,
+)
 
 END_OF_TEXT = " [end of text]\n"
 CHATML_STOPS = ("<|im_end|>", "<|im_start|>")  # ChatML markers the model writes as plain text
@@ -30,8 +38,7 @@ _PROBLEM = re.compile(r"error|failed|unable|assert|abort|too long", re.IGNORECAS
 def render_chatml(messages: list[Message]) -> str:
     """The messages as ChatML, ending with the opening of the assistant's turn."""
     turns = [
-        f"<|im_start|>{message.get('role', 'user')}\n{_content_text(message.get('content'))}"
-        "<|im_end|>\n"
+        f"<|im_start|>{message.get('role', 'user')}\n{_text(message.get('content'))}<|im_end|>\n"
         for message in messages
     ]
     return "".join(turns) + "<|im_start|>assistant\n"
@@ -164,13 +171,8 @@ def _estimate(text: str) -> int:
     return (len(text) + 3) // 4
 
 
-def _content_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(
-            str(part.get("text", ""))
-            for part in content
-            if isinstance(part, dict) and part.get("type") == "text"
-        )
-    return ""
+def _text(content: Any) -> str:
+    try:
+        return content_text(content)
+    except TypeError:  # nothing the program could render
+        return ""

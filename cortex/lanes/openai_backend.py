@@ -23,6 +23,7 @@ from cortex.lanes.types import (
     Message,
     StreamPiece,
     ToolCall,
+    content_text,
 )
 from cortex.observability.tracing import instrument_http_client
 
@@ -68,7 +69,7 @@ class OpenAIBackend:
         try:
             choice = data["choices"][0]
             message = choice["message"]
-            text = _content_text(message.get("content"))
+            text = content_text(message.get("content"))
             calls = tuple(
                 _tool_call(call, index)
                 for index, call in enumerate(message.get("tool_calls") or [])
@@ -111,7 +112,7 @@ class OpenAIBackend:
                     chunk = json.loads(data)
                     usage = chunk.get("usage") or usage
                     for choice in chunk.get("choices") or []:
-                        text = _content_text((choice.get("delta") or {}).get("content"))
+                        text = content_text((choice.get("delta") or {}).get("content"))
                         if text:
                             produced.append(text)
                             yield StreamPiece(text=text)
@@ -249,21 +250,6 @@ def _sse_data(lines: Iterator[str]) -> Iterator[str]:
         yield "\n".join(parts)
 
 
-def _content_text(content: Any) -> str:
-    """A message's text: a string, or the text parts of a list of content parts."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(
-            str(part.get("text", ""))
-            for part in content
-            if isinstance(part, dict) and part.get("type") == "text"
-        )
-    raise TypeError("content is neither text nor parts")
-
-
 def _tool_call(call: dict[str, Any], index: int) -> ToolCall:
     function = call["function"]
     arguments = function.get("arguments")
@@ -304,6 +290,6 @@ def _estimate_messages(messages: list[Message]) -> int:
 
 def _safe_text(content: Any) -> str:
     try:
-        return _content_text(content)
+        return content_text(content)
     except TypeError:
         return ""

@@ -60,6 +60,21 @@ class LaneConfig:
 Message = dict[str, Any]
 
 
+def content_text(content: Any) -> str:
+    """A message's text: a string, or the text parts of a list of content parts."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            str(part.get("text", ""))
+            for part in content
+            if isinstance(part, dict) and part.get("type") == "text"
+        )
+    raise TypeError("content is neither text nor parts")
+
+
 @dataclass(frozen=True)
 class ToolCall:
     id: str
