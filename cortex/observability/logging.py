@@ -1,12 +1,14 @@
 """Logging for every Cortex process: one JSON object per line (or readable lines) on stderr.
 
-structlog loggers (``structlog.get_logger("cortex.x")``) hand their events to the standard
-library's logger of that name; one handler on the root logger renders them and every other
-library's records (uvicorn, dramatiq, httpx, eventsourcing) alike, through structlog's
-``ProcessorFormatter``. So every line of the API, the workers and the projection runner has the same
-keys: ``timestamp``, ``level``, ``logger``, ``message``, then the request's ``request_id``,
-``method`` and ``path`` when one is being served, ``trace_id``/``span_id`` when a span is current,
-and the event's own fields. Secrets are masked on the way out (``redaction``).
+structlog loggers (``structlog.get_logger("cortex.x")``) render their events themselves and
+write the line to stderr (the logging module's record, handler and formatter would double the
+cost of the one line every request writes); one handler on the root logger renders every other
+library's records (uvicorn, dramatiq, httpx, eventsourcing) through structlog's
+``ProcessorFormatter`` with the same processors. So every line of the API, the workers and the
+projection runner has the same keys: ``timestamp``, ``level``, ``logger``, ``message``, then the
+request's ``request_id``, ``method`` and ``path`` when one is being served,
+``trace_id``/``span_id`` when a span is current, and the event's own fields. Secrets are masked
+on the way out (``redaction``).
 
 Call ``configure_logging`` once a process knows its settings; calling it again replaces the
 handler, the level and the renderer (loggers cached by structlog keep working: their processors
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from typing import Any, TextIO
 
 import structlog
@@ -72,7 +75,8 @@ def _shared_processors() -> list[Processor]:
     ]
 
 
-def _formatter(as_json: bool) -> structlog.stdlib.ProcessorFormatter:
+def _rendering(as_json: bool) -> list[Processor]:
+    """The last steps of every line: exceptions as text, secrets masked, then rendered."""
     ending: list[Processor] = (
         [
             structlog.processors.EventRenamer("message"),
@@ -82,13 +86,41 @@ def _formatter(as_json: bool) -> structlog.stdlib.ProcessorFormatter:
         if as_json
         else [structlog.dev.ConsoleRenderer(colors=False)]
     )
+    return [structlog.processors.format_exc_info, redact_secrets, *ending]
+
+
+class _StderrLogger:
+    """A structlog logger writing finished lines to whatever ``sys.stderr`` is now (test
+    captures replace it), one line at a time."""
+
+    _lock = threading.Lock()
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def msg(self, message: str) -> None:
+        with self._lock:
+            sys.stderr.write(message + "\n")
+            sys.stderr.flush()
+
+    debug = info = warning = warn = error = critical = exception = fatal = log = msg
+
+
+def _stderr_logger(*args: Any) -> _StderrLogger:
+    return _StderrLogger(str(args[0]) if args else "")
+
+
+def _logger_name(logger: WrappedLogger, _: str, event_dict: EventDict) -> EventDict:
+    event_dict.setdefault("logger", getattr(logger, "name", "") or "root")
+    return event_dict
+
+
+def _formatter(as_json: bool) -> structlog.stdlib.ProcessorFormatter:
     return structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=_shared_processors(),
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.format_exc_info,
-            redact_secrets,
-            *ending,
+            *_rendering(as_json),
         ],
     )
 
@@ -128,11 +160,14 @@ def configure_logging(settings: LogSettings) -> None:
     logging.captureWarnings(True)
     structlog.configure(
         processors=[
-            structlog.stdlib.filter_by_level,
-            *_shared_processors(),
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+            structlog.contextvars.merge_contextvars,
+            _logger_name,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
+            add_trace_ids,
+            *_rendering(settings.json),
         ],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
+        logger_factory=_stderr_logger,
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        cache_logger_on_first_use=False,  # configure_logging may run again with other settings
     )

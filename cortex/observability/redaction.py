@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from structlog.typing import EventDict, WrappedLogger
@@ -37,9 +38,23 @@ def redact_secrets(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDic
 
 
 def _clean(key: Any, value: Any, depth: int) -> Any:
-    if isinstance(key, str) and SECRET_KEY.search(key) and _maskable(value):
+    if isinstance(key, str) and _secret_key(key) and _maskable(value):
         return REDACTED
     return _scrub(value, depth)
+
+
+@lru_cache(maxsize=4096)
+def _secret_key(key: str) -> bool:
+    """Keys repeat on every line: each is matched once."""
+    return SECRET_KEY.search(key) is not None
+
+
+def _may_hold_secret(text: str) -> bool:
+    """A cheap test first: every credential the pattern knows has one of these in it."""
+    if "." in text or "ck_" in text:
+        return True
+    lowered = text.lower()
+    return "bearer" in lowered or "basic" in lowered
 
 
 def _maskable(value: Any) -> bool:
@@ -49,7 +64,7 @@ def _maskable(value: Any) -> bool:
 
 def _scrub(value: Any, depth: int) -> Any:
     if isinstance(value, str):
-        return SECRET_VALUE.sub(REDACTED, value)
+        return SECRET_VALUE.sub(REDACTED, value) if _may_hold_secret(value) else value
     if depth >= _MAX_DEPTH:
         return value
     if isinstance(value, bytes | bytearray):
