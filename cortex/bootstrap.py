@@ -6,6 +6,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache
+from pathlib import Path
 
 import dramatiq
 import structlog
@@ -25,6 +26,8 @@ from cortex.application.projects import ProjectService
 from cortex.auth.keys import SigningKeys, load_signing_keys
 from cortex.auth.rate_limit import AttemptLimiter
 from cortex.auth.tokens import TokenIssuer
+from cortex.context.answers import KnowledgeAnswers
+from cortex.context.builder import ContextBuilder
 from cortex.embeddings.model import Vectors
 from cortex.embeddings.provider import EmbeddingProvider
 from cortex.embeddings.reembed import reembed_all
@@ -34,13 +37,14 @@ from cortex.eventstore.environment import (
     read_store_url,
     schema_lock,
 )
-from cortex.ingest.tokenizer import ChunkTokenizer
+from cortex.ingest.tokenizer import DEFAULT_MODEL_NAME, ChunkTokenizer
 from cortex.lanes.config import lane_configs
 from cortex.lanes.gateway import LaneGateway
 from cortex.lanes.router import Router
+from cortex.lanes.tokens import LaneTokenizer
 from cortex.observability import metrics
 from cortex.observability.readings import projection_lags, queue_depths
-from cortex.observability.tracing import configure_tracing
+from cortex.observability.tracing import configure_tracing, flush_tracing
 from cortex.search.rerank import Reranker
 from cortex.search.service import KnowledgeSearch
 from cortex.settings import Settings
@@ -88,6 +92,8 @@ class Cortex:
     embedder: EmbeddingPipeline
     search: KnowledgeSearch
     model_calls: ModelCallService
+    context: ContextBuilder
+    answers: KnowledgeAnswers
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
     _wakeups: list[Wakeup] = field(default_factory=list)
@@ -167,6 +173,7 @@ class Cortex:
 
     def close(self) -> None:
         self._stop.set()
+        flush_tracing()
         if self._worker is not None:
             self._worker.stop(timeout=10_000)
         for wakeup in self._wakeups:
@@ -263,6 +270,8 @@ def bootstrap(settings: Settings, *, migrate_read_store: bool | None = None) -> 
     model_calls = build_model_calls(settings, log, embedding)
     lane_actor = register_lane_actor(broker, model_calls)
     model_calls.queue = LaneQueue(lane_actor)
+    search = KnowledgeSearch(read_store, vectors, embedding, Reranker(settings.embeddings.reranker))
+    context = ContextBuilder(search, read_store, lane_tokenizer(settings, model_calls))
     reconciler = Reconciler(
         lambda stale: document_queries.owed_jobs(read_store, stale),
         lambda stale: document_queries.owed_purges(read_store, stale),
@@ -281,10 +290,10 @@ def bootstrap(settings: Settings, *, migrate_read_store: bool | None = None) -> 
         vectors=vectors,
         embedding=embedding,
         embedder=embedder,
-        search=KnowledgeSearch(
-            read_store, vectors, embedding, Reranker(settings.embeddings.reranker)
-        ),
+        search=search,
         model_calls=model_calls,
+        context=context,
+        answers=KnowledgeAnswers(context, model_calls),
         projects=ProjectService(log),
         ideas=IdeaService(log),
         history=HistoryService(log),
@@ -327,6 +336,18 @@ def build_model_calls(
         embed=embed if llm.route_with_embeddings else None,
     )
     return ModelCallService(log, gateway, router, audit_prompts=llm.audit_prompts)
+
+
+def lane_tokenizer(settings: Settings, model_calls: ModelCallService) -> LaneTokenizer:
+    """The lanes' own token counts (their /tokenize), else the embedding model's tokenizer."""
+    folder = settings.ingest.tokenizer_dir
+    tokenizer = cache(lambda: ChunkTokenizer(folder or None))
+
+    def count_tokens(text: str) -> int:
+        return len(tokenizer().tokenizer.encode(text, add_special_tokens=False).ids)
+
+    name = Path(folder).name if folder else DEFAULT_MODEL_NAME
+    return LaneTokenizer(model_calls.gateway, count_tokens, name)
 
 
 def open_vector_index(settings: Settings) -> VectorIndex:

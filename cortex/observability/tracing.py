@@ -106,3 +106,10 @@ def instrument_http_client(client: httpx.Client) -> httpx.Client:
 
         HTTPXClientInstrumentor.instrument_client(client, tracer_provider=provider)
     return client
+
+
+def flush_tracing(timeout_seconds: float = 5.0) -> None:
+    """Send the spans still batched; a process that exits without this loses its last ones."""
+    provider = installed_provider()
+    if provider is not None:
+        provider.force_flush(int(timeout_seconds * 1000))
