@@ -83,6 +83,30 @@ def list_ideas(store: ReadStore, where: IdeaFilter, page: Page) -> list[dict[str
     return rows
 
 
+def ideas_with_words(
+    store: ReadStore, project_id: str, wanted: list[str], *, least: int, limit: int
+) -> list[tuple[dict[str, Any], int]]:
+    """A project's ideas holding at least ``least`` of the ``wanted`` words (as ``words()`` cuts
+    them), with how many they hold: most words first, then most votes, then newest."""
+    if not wanted or least < 1:
+        return []
+    if store.dialect == "postgresql":
+        test = "(strpos(i.search_words, ?) > 0)::int"
+    else:
+        test = "(instr(i.search_words, ?) > 0)"
+    matched = " + ".join(test for _ in wanted)
+    sql = (
+        f"SELECT {_COLUMNS}, {matched} AS matched FROM ideas i WHERE i.project_id = ?"
+        f" AND {matched} >= ? ORDER BY matched DESC, i.votes DESC, i.created_at DESC, i.id"
+        " LIMIT ?"
+    )
+    padded = [f" {word} " for word in wanted]
+    with store.reading() as cur:
+        cur.execute(sql, (*padded, project_id, *padded, least, limit))
+        rows = cur.fetchall()
+    return [(row, int(row.pop("matched"))) for row in rows]
+
+
 def _search(dialect: str, text: str, clauses: list[str], params: list[Any]) -> None:
     wanted = words(text)
     if not wanted:

@@ -10,6 +10,7 @@ from litestar import Litestar
 from litestar.di import Provide
 
 from cortex.api.controllers.auth import AuthController, JwksController
+from cortex.api.controllers.context import ContextController
 from cortex.api.controllers.documents import DocumentController
 from cortex.api.controllers.events import EventController
 from cortex.api.controllers.health import HealthController
@@ -69,6 +70,7 @@ def create_app(*, cortex: Cortex | None = None, settings: Settings | None = None
             DocumentController,
             IngestJobController,
             KnowledgeController,
+            ContextController,
             LanesController,
             MetricsController,
             EventController,

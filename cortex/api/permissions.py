@@ -106,6 +106,9 @@ PERMISSIONS: dict[str, Rule] = {
     "listIngestJobs": Rule(roles=READERS, project="handler"),
     # Knowledge search (filtered to the caller's projects in the handler).
     "searchKnowledge": Rule(roles=READERS, project="handler"),
+    "buildContext": Rule(roles=READERS, project="handler"),
+    # Answers call a model, and the call is recorded: the callers' roles, as for generateText.
+    "askKnowledge": Rule(roles=CALLERS, project="handler"),
     # Model lanes (the project is in the body or query: checked in the handler).
     "generateText": Rule(roles=CALLERS, project="handler"),
     "queueGeneration": Rule(roles=CALLERS, project="handler"),

@@ -120,6 +120,11 @@ class LaneGateway:
         self.health = {lane: Health() for lane in Lane}
         self._lock = threading.Lock()
 
+    @property
+    def client(self) -> httpx.Client:
+        """The pooled HTTP client the lanes share (for other requests to their servers)."""
+        return self._client
+
     def serving(self, lane: Lane) -> Lane:
         """The lane whose server answers for ``lane``: itself, or the default lane."""
         return lane if self.configs[lane].own else DEFAULT_LANE

@@ -60,6 +60,8 @@ class Hit:
     end_offset: int
     score: float
     retrievers: list[str]
+    text: str = ""  # the chunk's whole text
+    dense_score: float | None = None  # cosine similarity to the query, when dense found it
 
 
 @dataclass
@@ -126,6 +128,8 @@ class KnowledgeSearch:
                     end_offset=int(row["end_offset"]),
                     score=scores[query.mode][chunk_id] if single else fused_score,
                     retrievers=found_by,
+                    text=str(row["text"]),
+                    dense_score=scores.get("dense", {}).get(chunk_id),
                 )
             )
         if query.rerank:

@@ -394,6 +394,23 @@ SPECS: dict[str, Spec] = {
         ok="p_viewer",
         outsider="404",
     ),
+    "buildContext": Spec(
+        lambda w, ok: Call(
+            json={
+                "project_id": w.project,
+                "question": "What is in the document?",
+                "token_budget": 500,
+            }
+        ),
+        ok="p_viewer",
+        outsider="404",
+    ),
+    "askKnowledge": Spec(
+        lambda w, ok: Call(json={"project_id": w.project, "question": "What is in the document?"}),
+        ok="p_viewer",
+        weak=("auditor",),
+        outsider="404",
+    ),
     "listAggregateEvents": Spec(
         lambda w, ok: Call(query={"aggregate_id": w.project}), ok="auditor", weak=AUDIT_WEAK
     ),
@@ -421,7 +438,7 @@ SPECS: dict[str, Spec] = {
 }
 
 # Queries whose parameters travel in a POST body: they read, they change nothing.
-QUERIES_BY_POST = {"searchKnowledge"}
+QUERIES_BY_POST = {"searchKnowledge", "buildContext"}
 
 PUBLIC_OPERATIONS = {
     "liveness",

@@ -7,6 +7,10 @@ It answers the subset of the protocol that vLLM and llama.cpp's server share wit
   events of ``chat.completion.chunk`` (one per word, tool calls as ``delta.tool_calls``, a usage
   chunk when ``stream_options.include_usage`` is true) ending with ``data: [DONE]``;
 - ``GET /health``: ``{"status": "ok"}``, as both servers have it;
+- ``POST /tokenize`` (at the root, as both servers have it) with whitespace-separated words as
+  tokens: vLLM's form by default (``{"prompt"}`` -> ``{"count", "max_model_len", "tokens"}``),
+  llama.cpp's with ``tokenize="llama_cpp"`` (``{"content"}`` -> ``{"tokens"}``), none (404) with
+  ``tokenize=None``; the attribute may be changed while the server runs;
 - anything else: 404 (or 405) with an OpenAI-style error body.
 
 HTTP/1.1 with keep-alive and exact Content-Length, so pooled clients reuse connections; streams
@@ -39,7 +43,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 __all__ = ["FakeLLMServer", "RecordedRequest", "Reply", "ToolCall"]
 
@@ -165,8 +169,10 @@ class FakeLLMServer:
         port: int = 0,
         api_key: str | None = None,
         strict_model: bool = False,
+        tokenize: Literal["vllm", "llama_cpp"] | None = "vllm",
     ) -> None:
         self.model = model
+        self.tokenize = tokenize  # which server's /tokenize to answer like (None: no /tokenize)
         self.api_key = api_key  # when set, requests need "Authorization: Bearer <api_key>"
         self.strict_model = strict_model  # when set, another "model" in a request answers 404
         self.models_status = 200
@@ -267,6 +273,10 @@ class FakeLLMServer:
     def chat_requests(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path.endswith("/chat/completions")]
 
+    @property
+    def tokenize_requests(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.path == "/tokenize"]
+
     def reset(self) -> None:
         """Forget the scripted replies and the recorded requests."""
         with self._lock:
@@ -346,6 +356,8 @@ class _Handler(BaseHTTPRequestHandler):
             "/v1/chat/completions": ("POST", self._chat),
             "/health": ("GET", self._health),
         }
+        if fake.tokenize is not None:
+            routes["/tokenize"] = ("POST", self._tokenize)
         route = routes.get(request.path.rstrip("/") or "/")
         if route is None:
             self._error(404, f"Not found: {request.path}")
@@ -365,6 +377,20 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _health(self, fake: FakeLLMServer, request: RecordedRequest) -> None:
         self._json(200, {"status": "ok"})
+
+    def _tokenize(self, fake: FakeLLMServer, request: RecordedRequest) -> None:
+        body = request.body if isinstance(request.body, dict) else {}
+        if fake.tokenize == "llama_cpp":  # llama.cpp's server: no "content", no tokens
+            content = body.get("content")
+            words = content.split() if isinstance(content, str) else []
+            self._json(200, {"tokens": list(range(len(words)))})
+            return
+        prompt = body.get("prompt")
+        if not isinstance(prompt, str):
+            self._error(400, "'prompt' (or 'messages') is required.")
+            return
+        tokens = list(range(len(prompt.split())))
+        self._json(200, {"count": len(tokens), "max_model_len": 8192, "tokens": tokens})
 
     def _models(self, fake: FakeLLMServer, request: RecordedRequest) -> None:
         if fake.models_status != 200:
