@@ -1221,10 +1221,10 @@ class RawKeyword:
         marks = ", ".join("?" for _ in self.projects)
         if self.dialect == "postgresql":
             return (
-                "SELECT s.chunk_id, ts_rank_cd(to_tsvector('english', s.body), q) AS score"
+                "SELECT s.chunk_id, ts_rank_cd(s.body_vector, q) AS score"
                 " FROM chunk_search s JOIN documents d ON d.id = s.document_id,"
                 " to_tsquery('english', %s) q"
-                " WHERE to_tsvector('english', s.body) @@ q"
+                " WHERE s.body_vector @@ q"
                 f" AND s.project_id IN ({marks.replace('?', '%s')}) ORDER BY score DESC LIMIT %s"
             )
         return (
@@ -1270,7 +1270,7 @@ class RawKeyword:
                     assert self.pg is not None
                     row = self.pg.execute(
                         "SELECT count(*) FROM chunk_search"
-                        " WHERE to_tsvector('english', body) @@ to_tsquery('english', %s)",
+                        " WHERE body_vector @@ to_tsquery('english', %s)",
                         (self.match(text),),
                     ).fetchone()
                 counts.append(int(row[0]) if row else 0)
