@@ -67,7 +67,6 @@ import ctypes
 import http.server
 import json
 import logging
-import math
 import os
 import re
 import shutil
@@ -89,6 +88,7 @@ from uuid import uuid4
 
 import httpx
 import structlog
+from measure import close_child, pct
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"  # loopback only
@@ -296,13 +296,7 @@ def otlp_receiver() -> Iterator[str]:
             raise SystemExit("the OTLP receiver did not start")
         yield f"http://{HOST}:{port}"
     finally:
-        if process.stdin is not None:
-            process.stdin.close()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        close_child(process)
 
 
 class Server:
@@ -467,14 +461,6 @@ def wrk(url: str, seconds: float, connections: int) -> Run:
     if done.returncode != 0:
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
     return parse_wrk(done.stdout)
-
-
-def pct(values: list[float], q: float) -> float:
-    """The q-th percentile (0-100), nearest rank; 0 for no values."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[max(math.ceil(q / 100 * len(ordered)) - 1, 0)]
 
 
 async def _httpx_load(url: str, seconds: float, connections: int, max_requests: int) -> Run:

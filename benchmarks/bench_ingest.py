@@ -324,16 +324,9 @@ def make_corpus(count: int, seed: int) -> list[Doc]:
 
 
 from backends import Backend, PostgresBackend, SQLiteBackend  # noqa: E402
+from measure import pct  # noqa: E402
 
 # --- measurements ---------------------------------------------------------------------------------
-
-
-def pct(values: list[float], q: float) -> float:
-    """The q-th percentile (0-100), nearest rank; 0 for no values."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[max(math.ceil(q / 100 * len(ordered)) - 1, 0)]
 
 
 STAGES = ("queue wait", "extract", "record text", "chunk", "end to end")

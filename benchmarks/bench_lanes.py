@@ -47,7 +47,6 @@ import argparse
 import contextlib
 import gc
 import logging
-import math
 import os
 import random
 import shutil
@@ -57,12 +56,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from uuid import UUID, uuid4
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model is a local folder; never the network
@@ -70,6 +68,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model is a local folder; nev
 import httpx
 import structlog
 from backends import PostgresBackend, SQLiteBackend
+from measure import Phases, close_child, pct
 
 from cortex.application.model_calls import ModelCallService
 from cortex.bootstrap import Cortex, bootstrap
@@ -225,43 +224,9 @@ def long_prompt(
 # --- measurements ---------------------------------------------------------------------------------
 
 
-def pct(values: list[float], q: float) -> float:
-    """The q-th percentile (0-100), nearest rank; 0 for no values."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[max(math.ceil(q / 100 * len(ordered)) - 1, 0)]
-
-
 def ms(seconds: float) -> str:
     value = seconds * 1000
     return f"{value:.3f}" if value < 1 else f"{value:.2f}" if value < 100 else f"{value:.0f}"
-
-
-class Phases:
-    """Timing wrappers set as attributes of objects of this process (cortex's code is not
-    changed); time accumulates per phase until ``take``."""
-
-    def __init__(self) -> None:
-        self.current: dict[str, float] = defaultdict(float)
-
-    def wrap(self, owner: Any, name: str, phase: str) -> None:
-        original = getattr(owner, name)
-        current = self.current
-
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                current[phase] += time.perf_counter() - started
-
-        setattr(owner, name, timed)
-
-    def take(self) -> dict[str, float]:
-        taken = dict(self.current)
-        self.current.clear()
-        return taken
 
 
 @dataclass
@@ -301,13 +266,7 @@ def model_server() -> Iterator[str]:
             raise SystemExit("the fake model server did not start")
         yield base_url
     finally:
-        if process.stdin is not None:
-            process.stdin.close()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        close_child(process)
 
 
 def cortex_env(database_url: str, var_dir: Path, base_url: str) -> dict[str, str]:
