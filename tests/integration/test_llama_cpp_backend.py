@@ -235,17 +235,22 @@ REAL_MODEL = _first_file(
 )
 
 
+needs_real_program = pytest.mark.skipif(
+    REAL_BINARY is None or REAL_MODEL is None,
+    reason="no llama.cpp program and GGUF model found: run .ci/llama-extra.sh, or set"
+    " CORTEX_TEST_LLAMA_CPP_BINARY (llama-completion) and CORTEX_TEST_LLAMA_CPP_MODEL",
+)
+
+
 @pytest.fixture
 def real_program() -> tuple[str, str]:
-    """The real llama.cpp program and GGUF model, or a skip that says how to provide them."""
-    if REAL_BINARY is None or REAL_MODEL is None:
-        pytest.skip(
-            "no llama.cpp program and GGUF model found: run .ci/llama-extra.sh, or set"
-            " CORTEX_TEST_LLAMA_CPP_BINARY (llama-completion) and CORTEX_TEST_LLAMA_CPP_MODEL"
-        )
+    """The real llama.cpp program and GGUF model (the tests using it are marked skipif)."""
+    assert REAL_BINARY is not None
+    assert REAL_MODEL is not None
     return REAL_BINARY, REAL_MODEL
 
 
+@needs_real_program
 def test_the_real_program_completes_and_reports_its_token_counts(
     real_program: tuple[str, str],
 ) -> None:
@@ -259,6 +264,7 @@ def test_the_real_program_completes_and_reports_its_token_counts(
     assert 1 <= completion.completion_tokens <= 6
 
 
+@needs_real_program
 def test_the_real_program_fails_cleanly(real_program: tuple[str, str]) -> None:
     binary, model = real_program
     missing = LlamaCppBackend(lane_config(binary, "/nonexistent/model.gguf"))
