@@ -11,7 +11,6 @@ import re
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -23,11 +22,10 @@ from cortex.api.app import create_app
 from cortex.bootstrap import bootstrap
 from cortex.context.answers import NOT_FOUND, SYSTEM_PROMPT
 from cortex.domain.roles import ProjectRole, Role
-from cortex.ingest.staging import stage_bytes
 from cortex.ingest.tokenizer import ChunkTokenizer
 from tests.api.helpers import ok, problem
 from tests.auth.support import AUTH_SECRET, AuthApp, User
-from tests.integration.search_support import settings_on
+from tests.integration.search_support import ingest, settings_on
 from tests.support.llm_server import FakeLLMServer, Reply
 
 BUILD, ASK = "/api/context/build", "/api/knowledge/ask"
@@ -98,17 +96,6 @@ class World:
         return ok(self.post(BUILD, user or self.alice, **body))
 
 
-def _add_document(app: AuthApp, project_id: str, name: str, text: str) -> str:
-    staged = stage_bytes(name, text.encode(), app.cortex.store.staging_dir(), 1 << 20)
-    (intake,) = app.cortex.intake.add_documents(
-        UUID(project_id), [staged], force=True, uploaded_by=None, at=datetime.now(UTC)
-    )
-    document_id, job_id = str(intake.uploaded.document_id), str(intake.uploaded.job_id)
-    app.cortex.actors.ingest_document.fn(document_id, job_id)
-    app.cortex.actors.embed_document.fn(document_id, job_id)
-    return document_id
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -137,7 +124,7 @@ def world(
         atlas = app.create_project(admin, "Atlas")
         borealis = app.create_project(admin, "Borealis")
         documents = {
-            name: _add_document(app, project, name, text)
+            name: str(ingest(app.cortex, UUID(project), name, text))
             for project, texts in ((atlas, ATLAS_DOCUMENTS), (borealis, BOREALIS_DOCUMENTS))
             for name, text in texts.items()
         }

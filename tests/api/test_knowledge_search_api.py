@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -21,10 +20,9 @@ from litestar.testing import TestClient
 from cortex.api.app import create_app
 from cortex.bootstrap import bootstrap
 from cortex.domain.roles import ProjectRole, Role
-from cortex.ingest.staging import stage_bytes
 from tests.api.helpers import PROBLEM_JSON, ok, problem
 from tests.auth.support import AUTH_SECRET, AuthApp, User, bearer
-from tests.integration.search_support import settings_on
+from tests.integration.search_support import ingest, settings_on
 
 MODES = ("dense", "keyword", "hybrid")
 AUTH_ENV = {
@@ -97,23 +95,6 @@ class World:
 TAGS = {"atlas-volcanoes.md": ("field-notes",), "atlas_lava_model.py": ("model", "physics")}
 
 
-def _add_document(app: AuthApp, project_id: str, name: str, text: str) -> str:
-    """Upload through the application and run the job here (extract, chunk, embed)."""
-    staged = stage_bytes(name, text.encode(), app.cortex.store.staging_dir(), 1 << 20)
-    (intake,) = app.cortex.intake.add_documents(
-        UUID(project_id),
-        [staged],
-        force=True,
-        uploaded_by=None,
-        at=datetime.now(UTC),
-        tags=TAGS.get(name, ()),
-    )
-    document_id, job_id = str(intake.uploaded.document_id), str(intake.uploaded.job_id)
-    app.cortex.actors.ingest_document.fn(document_id, job_id)
-    app.cortex.actors.embed_document.fn(document_id, job_id)
-    return document_id
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -130,7 +111,7 @@ def world(
                 atlas = app.create_project(admin, "Atlas")
                 borealis = app.create_project(admin, "Borealis")
                 documents = {
-                    name: _add_document(app, project, name, text)
+                    name: str(ingest(app.cortex, UUID(project), name, text, TAGS.get(name, ())))
                     for project, texts in ((atlas, ATLAS_DOCUMENTS), (borealis, BOREALIS_DOCUMENTS))
                     for name, text in texts.items()
                 }

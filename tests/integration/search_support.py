@@ -70,11 +70,13 @@ def new_project(cortex: Cortex, name: str = "P") -> UUID:
     return cortex.projects.create_project(project_id=uuid4(), name=name, description="", at=NOW).id
 
 
-def upload(cortex: Cortex, project_id: UUID, name: str, text: str) -> tuple[UUID, UUID]:
+def upload(
+    cortex: Cortex, project_id: UUID, name: str, text: str, tags: tuple[str, ...] = ()
+) -> tuple[UUID, UUID]:
     """Upload one file (its kind sniffed from the name); (document id, job id)."""
     staged = stage_bytes(name, text.encode(), cortex.store.staging_dir(), 1 << 24)
     (intake,) = cortex.intake.add_documents(
-        project_id, [staged], force=True, uploaded_by=None, at=NOW
+        project_id, [staged], force=True, uploaded_by=None, at=NOW, tags=tags
     )
     assert intake.uploaded.job_id is not None
     return intake.uploaded.document_id, intake.uploaded.job_id
@@ -96,8 +98,11 @@ def run_job(cortex: Cortex, document_id: UUID, job_id: UUID) -> None:
     cortex.actors.embed_document.fn(str(document_id), str(job_id))
 
 
-def ingest(cortex: Cortex, project_id: UUID, name: str, text: str) -> UUID:
-    document_id, job_id = upload(cortex, project_id, name, text)
+def ingest(
+    cortex: Cortex, project_id: UUID, name: str, text: str, tags: tuple[str, ...] = ()
+) -> UUID:
+    """Upload one file and run its job here (extract, chunk, embed)."""
+    document_id, job_id = upload(cortex, project_id, name, text, tags)
     run_job(cortex, document_id, job_id)
     return document_id
 
