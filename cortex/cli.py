@@ -25,7 +25,7 @@ from cortex.eventstore.environment import DatabaseUnavailable
 from cortex.lanes import calls as lane_calls
 from cortex.observability import metrics
 from cortex.observability.logging import configure_logging
-from cortex.settings import SettingsError, get_settings
+from cortex.settings import WORK_QUEUES, SettingsError, get_settings
 from projections import auth_queries
 from projections.migrate import MigrationError, migrate
 from projections.rebuild import rebuild
@@ -105,8 +105,9 @@ def _wait_for_signal() -> None:
 @click.option(
     "--queues",
     default=None,
-    help="Comma-separated queues to consume. Default: ingest,embed,lanes (without embed when "
-    "Qdrant runs in local mode: the server process embeds then).",
+    help="Comma-separated queues to consume. Default: every queue (ingest, embed, lanes, "
+    "workflows, agents), without embed when Qdrant runs in local mode: the server process "
+    "embeds then.",
 )
 @click.option(
     "--metrics-port",
@@ -124,7 +125,7 @@ def worker(
     except SettingsError as error:
         raise click.ClickException(str(error)) from None
     port = settings.server.metrics_port if metrics_port is None else metrics_port
-    queues = queues or ("ingest,embed,lanes" if settings.qdrant.url else "ingest,lanes")
+    queues = queues or ",".join(q for q in WORK_QUEUES if settings.qdrant.url or q != "embed")
     if not settings.workers.redis_url:
         raise click.ClickException(
             "cortex worker needs CORTEX_REDIS_URL; without it the API runs an in-process worker"

@@ -195,12 +195,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def in_process_queues(self) -> frozenset[str]:
-        """Queues this server consumes itself: all of ingest without Redis workers; with them
+        """Queues this server consumes itself: every queue without Redis workers; with them
         and Qdrant's local mode (one process only), the embedding that writes to it."""
         if self.workers.in_process:
-            return frozenset({"ingest", "embed"})
+            return frozenset(WORK_QUEUES)
         return frozenset() if self.qdrant.url else frozenset({"embed"})
 
+
+# Every Dramatiq queue: the worker command consumes them all unless told otherwise.
+WORK_QUEUES = ("ingest", "embed", "lanes", "workflows", "agents")
 
 # Environment variable -> path in the Settings tree. The README's configuration table follows it.
 LANE_NAMES = ("ORCHESTRATOR", "CODER", "SUPER_READER", "FAST_RAG", "GOVERNANCE")

@@ -10,10 +10,10 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 
-from cortex.settings import Settings
+from cortex.settings import WORK_QUEUES, Settings
 from cortex.workers.tracing import TraceContextMiddleware
 
-QUEUES = ("ingest", "embed", "lanes")
+QUEUES = WORK_QUEUES
 
 
 def build_broker(settings: Settings) -> dramatiq.Broker:
