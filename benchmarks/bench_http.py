@@ -102,7 +102,7 @@ class Variant:
     name: str
     logs: bool = False  # structlog at INFO and the request-log wrapper
     metrics: bool = False  # the Prometheus middleware
-    tracing: bool = False  # the OpenTelemetry plugins, sample ratio 1, OTLP/HTTP exporter
+    tracing: bool = False  # the server spans, sample ratio 1, OTLP/HTTP exporter
     bare: bool = False  # a one-route Litestar app, no Cortex
 
 

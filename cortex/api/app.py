@@ -25,7 +25,7 @@ from cortex.api.dependencies import provide_cortex
 from cortex.api.docs import openapi_config, static_assets
 from cortex.api.problems import EXCEPTION_HANDLERS
 from cortex.api.security import authorize, close_async_reader, provide_principal
-from cortex.api.tracing import litestar_tracing_plugins
+from cortex.api.tracing import trace_requests
 from cortex.bootstrap import Cortex, bootstrap
 from cortex.lanes import calls as lane_calls
 from cortex.observability.http_metrics import prometheus_middleware
@@ -91,7 +91,8 @@ def create_app(*, cortex: Cortex | None = None, settings: Settings | None = None
         lifespan=[lifespan],
         on_shutdown=[close_async_reader],
         request_max_body_size=settings.server.max_body_bytes,
-        plugins=[*litestar_tracing_plugins(settings.tracing)],
         logging_config=None,  # configure_logging owns logging (Litestar's would replace it)
     )
-    return log_requests(app)  # outermost: routing's 404 and 405 get a request id and a line too
+    # Outermost, so routing's 404 and 405 get a request id, a line and a span too; the span
+    # wraps the log so the line carries its trace id.
+    return trace_requests(log_requests(app), settings.tracing)

@@ -32,26 +32,38 @@ SECRET_VALUE = re.compile(
 _MAX_DEPTH = 6
 
 
+_PLAIN = frozenset({int, float, bool, type(None)})
+# A refresh token is 32 hex characters, a dot and at least 16 more.
+_SHORTEST_REFRESH_TOKEN = 49
+
+
 def redact_secrets(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
-    """The structlog processor: a copy of the event with secrets masked."""
-    return {key: _clean(key, value, 0) for key, value in event_dict.items()}
+    """The structlog processor: the event with secrets masked (structlog hands every processor
+    a dict of its own, so it is changed in place)."""
+    for key, value in event_dict.items():
+        kind = type(value)
+        # Most values on a line are numbers and short plain strings: let them through at once.
+        if kind in _PLAIN or (kind is str and not _secret_key(key) and not _may_hold_secret(value)):
+            continue
+        event_dict[key] = _clean(key, value, 0)
+    return event_dict
 
 
 def _clean(key: Any, value: Any, depth: int) -> Any:
-    if isinstance(key, str) and _secret_key(key) and _maskable(value):
+    if _secret_key(key) and _maskable(value):
         return REDACTED
     return _scrub(value, depth)
 
 
 @lru_cache(maxsize=4096)
-def _secret_key(key: str) -> bool:
+def _secret_key(key: Any) -> bool:
     """Keys repeat on every line: each is matched once."""
-    return SECRET_KEY.search(key) is not None
+    return isinstance(key, str) and SECRET_KEY.search(key) is not None
 
 
 def _may_hold_secret(text: str) -> bool:
     """A cheap test first: every credential the pattern knows has one of these in it."""
-    if "." in text or "ck_" in text:
+    if "eyJ" in text or "ck_" in text or ("." in text and len(text) >= _SHORTEST_REFRESH_TOKEN):
         return True
     lowered = text.lower()
     return "bearer" in lowered or "basic" in lowered

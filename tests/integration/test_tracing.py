@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from litestar.plugins.opentelemetry import OpenTelemetryPlugin
 from litestar.testing import TestClient
 from opentelemetry import trace
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -27,10 +26,11 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, StatusCode
 from opentelemetry.util._once import Once
 
 import cortex.api.app as app_module
+from cortex.api.tracing import ServerSpans
 from cortex.bootstrap import bootstrap
 from cortex.observability.tracing import configure_tracing
 from tests.api.helpers import create_project, ok
@@ -85,7 +85,7 @@ def start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, llm: FakeLLMServer) -
             if workers:
                 wired.start_workers({"lanes"})
             app = app_module.create_app(cortex=wired)
-            assert any(isinstance(plugin, OpenTelemetryPlugin) for plugin in app.plugins)
+            assert isinstance(app.asgi_handler, ServerSpans)
             client = stack.enter_context(TestClient(app))
             return client, provider
 
@@ -146,6 +146,35 @@ def test_a_request_is_a_server_span_named_after_its_route_holding_the_append(
     assert batch.attributes is not None
     assert batch.attributes["cortex.projection.events"] >= 1
     assert batch.attributes["cortex.projection.name"]
+
+
+def test_a_request_continues_the_callers_trace_and_unrouted_or_failed_ones_are_marked(
+    start: Start,
+) -> None:
+    exporter = InMemorySpanExporter()
+    client, _ = start(exporter)
+    trace_id, parent_id = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    traceparent = f"00-{trace_id}-{parent_id}-01"
+    ok(
+        client.post("/api/projects", json={"name": "Traced"}, headers={"traceparent": traceparent}),
+        201,
+    )
+    assert client.get("/no-such-route").status_code == 404
+    assert client.post("/api/projects", content=b"{not json").status_code == 400
+
+    spans = exporter.get_finished_spans()
+    created = [s for s in _named(spans, "POST /api/projects") if s.parent is not None]
+    (continued,) = created
+    assert format(continued.context.trace_id, "032x") == trace_id
+    assert continued.parent is not None
+    assert format(continued.parent.span_id, "016x") == parent_id
+    assert continued.parent.is_remote
+    (unrouted,) = _named(spans, "GET")  # no route: the method alone, never the raw path
+    assert unrouted.attributes is not None
+    assert unrouted.attributes["http.response.status_code"] == 404
+    assert unrouted.status.status_code is not StatusCode.ERROR  # a 4xx is the caller's error
+    refused = [s for s in _named(spans, "POST /api/projects") if s.parent is None]
+    assert [s.attributes["http.response.status_code"] for s in refused if s.attributes] == [400]
 
 
 def test_a_queued_model_call_is_one_trace_from_the_api_through_the_worker_to_the_model(
