@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 
 HEADER = b"x-request-id"
 _SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
-logger = structlog.get_logger("cortex.access")
 
 
 def request_id_of(scope: Scope) -> str:
@@ -53,6 +52,9 @@ class RequestLogging:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        # Bound once: structlog's module-level proxy would build a logger on every line, since
+        # configure_logging turns its caching off. The app is built after logging is configured.
+        self._logger = structlog.get_logger("cortex.access").bind()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -76,11 +78,16 @@ class RequestLogging:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            _log_finished(scope, outcome, started)
+            _log_finished(self._logger, scope, outcome, started)
             structlog.contextvars.reset_contextvars(**bound)
 
 
-def _log_finished(scope: Scope, outcome: dict[str, Any], started: float) -> None:
+def _log_finished(
+    logger: structlog.typing.FilteringBoundLogger,
+    scope: Scope,
+    outcome: dict[str, Any],
+    started: float,
+) -> None:
     status: int = outcome["status_code"]
     trace_ids = current_trace_ids() or outcome["trace_ids"]
     principal = scope.get("state", {}).get("principal")
