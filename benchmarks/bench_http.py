@@ -16,21 +16,19 @@ model loading runs in the background, so the figures are the request path alone.
 
 - on: ``create_app`` as in production. structlog at INFO in JSON (``CORTEX_LOG_LEVEL=INFO``,
   ``CORTEX_LOG_JSON=true``) to the server's stderr, which is a file in the temporary directory
-  (one ``request_finished`` line per request); the Prometheus middleware; tracing on
+  (one ``request_finished`` line per request); the HTTP metrics wrapper; tracing on
   (``CORTEX_ENABLE_TRACING=true``, ``CORTEX_OTEL_SAMPLE_RATIO=1``) with the OTLP/HTTP exporter
   behind a ``BatchSpanProcessor``, as in production, pointed at ``CORTEX_OTEL_EXPORTER_ENDPOINT``:
   a small receiver in another process (``--receiver``) that answers every POST /v1/traces with
   200 and counts the spans it was sent, by service name.
 - off: the same ``create_app`` with structlog at WARNING, tracing off, and two names in
   ``cortex.api.app`` replaced in that server process only (cortex's code is not changed):
-  ``log_requests`` by the identity, so the request-log wrapper is not installed, and
-  ``prometheus_middleware`` by a marker that a wrapper around ``Litestar(...)`` drops from
-  ``middleware=[...]``, so no middleware is left at all (a pass-through one would still make
-  Litestar wrap every route in one more exception handler).
+  ``log_requests`` and ``measure_requests`` by the identity, so neither the request-log
+  wrapper nor the metrics wrapper is installed (the server spans are off with tracing).
 - bare: a Litestar app with one async route, ``GET /api/ideas``, returning the bytes the off
   server answered (no database, no guard, no thread hop).
 - with ``--breakdown``, three more Cortex servers, each with one of the three on: logs (INFO and
-  the request-log wrapper), metrics (the middleware), tracing (the plugins and the exporter).
+  the request-log wrapper), metrics (the wrapper), tracing (the server spans and the exporter).
 
 The load is wrk (Debian's ``wrk`` package) when it is on the PATH: ``wrk -t1 -cC -dS --latency``
 per run, so requests/s and its latency percentiles. Without it (or with ``--client httpx``), an
@@ -101,7 +99,7 @@ DEFAULT_MAX_REQUESTS = 100_000
 class Variant:
     name: str
     logs: bool = False  # structlog at INFO and the request-log wrapper
-    metrics: bool = False  # the Prometheus middleware
+    metrics: bool = False  # the HTTP metrics wrapper
     tracing: bool = False  # the server spans, sample ratio 1, OTLP/HTTP exporter
     bare: bool = False  # a one-route Litestar app, no Cortex
 
@@ -132,22 +130,14 @@ def bare_app(body: bytes) -> Any:
 
 
 def without_observability(variant: Variant) -> None:
-    """Take the request-log wrapper and the metrics middleware out of ``create_app``, in this
+    """Take the request-log wrapper and the metrics wrapper out of ``create_app``, in this
     process only, for the variants that have them off."""
     import cortex.api.app as module
 
     if not variant.logs:
         setattr(module, "log_requests", lambda app: app)  # noqa: B010 (a patch, said loudly)
     if not variant.metrics:
-        marker = object()
-        real = getattr(module, "Litestar")  # noqa: B009
-
-        def litestar(**kwargs: Any) -> Any:
-            kwargs["middleware"] = [item for item in kwargs["middleware"] if item is not marker]
-            return real(**kwargs)
-
-        setattr(module, "prometheus_middleware", lambda: marker)  # noqa: B010
-        setattr(module, "Litestar", litestar)  # noqa: B010
+        setattr(module, "measure_requests", lambda app: app)  # noqa: B010
 
 
 def serve(kind: str, port: int, body_file: str | None) -> None:

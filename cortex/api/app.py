@@ -28,7 +28,7 @@ from cortex.api.security import authorize, close_async_reader, provide_principal
 from cortex.api.tracing import trace_requests
 from cortex.bootstrap import Cortex, bootstrap
 from cortex.lanes import calls as lane_calls
-from cortex.observability.http_metrics import prometheus_middleware
+from cortex.observability.http_metrics import measure_requests
 from cortex.observability.logging import configure_logging
 from cortex.observability.request_logging import log_requests
 from cortex.settings import Settings, get_settings
@@ -81,7 +81,6 @@ def create_app(*, cortex: Cortex | None = None, settings: Settings | None = None
             static_assets(),
         ],
         guards=[authorize],
-        middleware=[prometheus_middleware()],
         dependencies={
             "cortex": Provide(provide_cortex, sync_to_thread=False),
             "principal": Provide(provide_principal, sync_to_thread=False),
@@ -95,4 +94,4 @@ def create_app(*, cortex: Cortex | None = None, settings: Settings | None = None
     )
     # Outermost, so routing's 404 and 405 get a request id, a line and a span too; the span
     # wraps the log so the line carries its trace id.
-    return trace_requests(log_requests(app), settings.tracing)
+    return trace_requests(log_requests(measure_requests(app)), settings.tracing)

@@ -30,7 +30,7 @@ from cortex.embeddings.chain import ModelChoice
 from cortex.embeddings.model import Embedded, Vectors
 from cortex.embeddings.provider import EmbeddingProvider
 from cortex.observability import metrics
-from cortex.observability.http_metrics import prometheus_middleware
+from cortex.observability.http_metrics import measure_requests
 from cortex.observability.metrics import Lag
 from cortex.observability.readings import projection_lags
 from cortex.settings import EmbeddingSettings
@@ -84,17 +84,21 @@ def sqlite_cortex(tmp_path: Path) -> Iterator[Cortex]:
 def get_thing(thing_id: FromPath[uuid.UUID]) -> dict[str, str]:
     if thing_id.int == 0:
         raise NotFoundException("no such thing")
+    if thing_id.int == 1:
+        raise RuntimeError("a bug")
     return {"id": str(thing_id)}
 
 
-def test_the_plugin_config_counts_requests_by_route_template_method_and_status() -> None:
-    app = Litestar([get_thing, MetricsController], middleware=[prometheus_middleware()])
+def test_requests_are_counted_by_route_template_method_and_status() -> None:
+    app = measure_requests(Litestar([get_thing, MetricsController]))
     http = {"method": "GET", "path": "/things/{thing_id}", "app_name": "cortex"}
-    with TestClient(app) as client:
+    with TestClient(app, raise_server_exceptions=False) as client:
         before = scrape(client)
         for _ in range(2):
             assert client.get(f"/things/{uuid.uuid4()}").status_code == 200
         assert client.get(f"/things/{uuid.UUID(int=0)}").status_code == 404
+        assert client.get(f"/things/{uuid.UUID(int=1)}").status_code == 500
+        assert client.get("/nowhere").status_code == 404  # no route: not counted
         samples = scrape(client)
 
     def delta(name: str, **labels: str) -> float:
@@ -102,7 +106,11 @@ def test_the_plugin_config_counts_requests_by_route_template_method_and_status()
 
     assert delta("cortex_http_requests_total", **http, status_code="200") == 2
     assert delta("cortex_http_requests_total", **http, status_code="404") == 1
+    assert delta("cortex_http_requests_error_total", **http, status_code="500") == 1
+    assert delta("cortex_http_requests_error_total", **http, status_code="404") == 0
     assert delta("cortex_http_request_duration_seconds_count", **http, status_code="200") == 2
+    assert value(samples, "cortex_http_requests_in_progress", method="GET", app_name="cortex") == 1
+    assert not [labels for (_, labels) in samples if dict(labels).get("path") == "/nowhere"]
     for le in ("0.005", "0.1", "1.0", "300.0", "+Inf"):
         bucket = value(
             samples, "cortex_http_request_duration_seconds_bucket", **http, status_code="200", le=le
@@ -114,7 +122,6 @@ def test_the_plugin_config_counts_requests_by_route_template_method_and_status()
 
 
 def test_the_app_counts_requests_by_route_template(client: Client) -> None:
-    """Passes once create_app adds prometheus_middleware() to the app's middleware."""
     project = create_project(client)
     idea = capture_idea(client, project["id"])
     ok(client.get(f"/api/ideas/{idea['id']}", params={"after": idea["position"]}))
