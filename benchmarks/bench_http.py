@@ -62,6 +62,7 @@ import argparse
 import asyncio
 import contextlib
 import ctypes
+import gc
 import http.server
 import json
 import logging
@@ -162,6 +163,8 @@ def serve(kind: str, port: int, body_file: str | None) -> None:
     # there before: the default one would kill the process before atexit, where the tracer
     # provider flushes the spans its BatchSpanProcessor still holds. This one exits normally.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    gc.collect()  # what the app's lifespan does after start-up under ``cortex serve``
+    gc.freeze()
     try:
         uvicorn.run(
             app, host=HOST, port=port, log_config=None, log_level="warning", access_log=False
