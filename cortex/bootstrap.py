@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
+from uuid import UUID
 
 import dramatiq
 import structlog
 
+from cortex.agents.adapters import ReadModelIdeas, ServiceWorkflows, build_registry
+from cortex.application.agent_ports import NoAgentQueue, ToolBox
+from cortex.application.agents import AgentService
 from cortex.application.auth import AuthService
 from cortex.application.content_purge import ContentPurger
 from cortex.application.documents import DocumentService
@@ -23,11 +27,14 @@ from cortex.application.intake import DocumentIntake
 from cortex.application.jobs import NoQueue
 from cortex.application.model_calls import ModelCallService
 from cortex.application.projects import ProjectService
+from cortex.application.workflow_ports import NoStepQueue
+from cortex.application.workflows import WorkflowService
 from cortex.auth.keys import SigningKeys, load_signing_keys
 from cortex.auth.rate_limit import AttemptLimiter
 from cortex.auth.tokens import TokenIssuer
 from cortex.context.answers import KnowledgeAnswers
 from cortex.context.builder import ContextBuilder
+from cortex.domain.roles import ProjectRole, Role
 from cortex.embeddings.model import Vectors
 from cortex.embeddings.provider import EmbeddingProvider
 from cortex.embeddings.reembed import reembed_all
@@ -51,10 +58,13 @@ from cortex.settings import Settings
 from cortex.storage.base import ObjectStore
 from cortex.storage.factory import open_object_store
 from cortex.workers.actors import Actors, DramatiqQueue, register_actors
+from cortex.workers.agent_actor import AgentRunQueue, register_agent_actor
 from cortex.workers.broker import build_broker, is_in_memory
 from cortex.workers.lane_actor import LaneQueue, register_lane_actor
 from cortex.workers.reconciler import Reconciler
-from projections import document_queries
+from cortex.workers.workflow_actor import WorkflowQueue, register_workflow_actor
+from cortex.workflows.executors import StepExecutors
+from projections import agent_queries, auth_queries, document_queries, workflow_queries
 from projections.follow import PostgresWakeup
 from projections.migrate import migrate
 from projections.registry import PROJECTIONS
@@ -94,6 +104,8 @@ class Cortex:
     model_calls: ModelCallService
     context: ContextBuilder
     answers: KnowledgeAnswers
+    workflows: WorkflowService
+    agents: AgentService
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
     _wakeups: list[Wakeup] = field(default_factory=list)
@@ -277,6 +289,28 @@ def bootstrap(settings: Settings, *, migrate_read_store: bool | None = None) -> 
         lambda stale: document_queries.owed_purges(read_store, stale),
         documents.queue,
     )
+    answers = KnowledgeAnswers(context, model_calls)
+    workflows = build_workflows(settings, log, read_store, model_calls, search, answers, broker)
+    reconciler.resumers.append(
+        lambda stale: workflows.resume_all(
+            workflow_queries.running_runs(read_store, stale),
+            at=datetime.now(UTC),
+            restart=stale == 0,  # the queue started empty: no worker holds any step
+        )
+    )
+    tools = build_registry(
+        access=ReadModelAccess(read_store),
+        search=search,
+        answers=answers,
+        ideas=IdeaService(log),
+        lookup=ReadModelIdeas(read_store),
+        workflows=ServiceWorkflows(log, workflows),
+    )
+    agents = build_agents(log, model_calls, tools, broker)
+    # The longest a worker's step may record nothing: a model call, retried, then the fallback.
+    slowest = max(config.timeout for config in model_calls.gateway.configs.values())
+    busy = slowest * 2 * (settings.llm.retries + 1)
+    reconciler.resumers.append(lambda stale: resume_agents(agents, read_store, stale, busy))
     return Cortex(
         settings=settings,
         log=log,
@@ -293,7 +327,9 @@ def bootstrap(settings: Settings, *, migrate_read_store: bool | None = None) -> 
         search=search,
         model_calls=model_calls,
         context=context,
-        answers=KnowledgeAnswers(context, model_calls),
+        answers=answers,
+        workflows=workflows,
+        agents=agents,
         projects=ProjectService(log),
         ideas=IdeaService(log),
         history=HistoryService(log),
@@ -338,6 +374,24 @@ def build_model_calls(
     return ModelCallService(log, gateway, router, audit_prompts=llm.audit_prompts)
 
 
+def build_workflows(
+    settings: Settings,
+    log: EventLog,
+    read_store: ReadStore,
+    model_calls: ModelCallService,
+    search: KnowledgeSearch,
+    answers: KnowledgeAnswers,
+    broker: dramatiq.Broker,
+) -> WorkflowService:
+    """Workflow runs: steps executed for the run's starter, sent on the ``workflows`` queue."""
+    executors = StepExecutors(model_calls, search, answers, ReadModelAccess(read_store))
+    workflows = WorkflowService(
+        log, executors, NoStepQueue(), backoff_seconds=settings.ingest.retry_backoff_seconds
+    )
+    workflows.queue = WorkflowQueue(register_workflow_actor(broker, workflows))
+    return workflows
+
+
 def lane_tokenizer(settings: Settings, model_calls: ModelCallService) -> LaneTokenizer:
     """The lanes' own token counts (their /tokenize), else the embedding model's tokenizer."""
     folder = settings.ingest.tokenizer_dir
@@ -365,3 +419,45 @@ def open_vector_index(settings: Settings) -> VectorIndex:
     return VectorIndex(
         lambda: QdrantClient(path=folder), description=f"Qdrant local mode in {folder}"
     )
+
+
+def build_agents(
+    log: EventLog, model_calls: ModelCallService, tools: ToolBox, broker: dramatiq.Broker
+) -> AgentService:
+    """Agent runs: the tool-calling loop on the ``agents`` queue."""
+    agents = AgentService(log, model_calls, tools, NoAgentQueue())
+    agents.queue = AgentRunQueue(register_agent_actor(broker, agents))
+    return agents
+
+
+def resume_agents(
+    agents: AgentService, read_store: ReadStore, stale_seconds: float, busy_seconds: float
+) -> int:
+    """Send open agent runs untouched for ``stale_seconds`` to a worker again; a running one
+    only once a live worker would have recorded something (0: the queue started empty, no
+    worker holds any run)."""
+    busy = busy_seconds if stale_seconds else 0.0
+    owed = agent_queries.open_runs(read_store, stale_seconds, busy)
+    for run_id in owed:
+        agents.resume(run_id)
+    return len(owed)
+
+
+ROLE_NAMES = frozenset(role.value for role in Role)
+
+
+class ReadModelAccess:
+    """The Access port over the auth and membership read models."""
+
+    def __init__(self, read_store: ReadStore) -> None:
+        self._store = read_store
+
+    def roles(self, user_id: UUID) -> frozenset[Role] | None:
+        user = auth_queries.get_user(self._store, str(user_id))
+        if user is None or user["disabled"]:
+            return None
+        return frozenset(Role(role) for role in user["roles"] if role in ROLE_NAMES)
+
+    def member_role(self, user_id: UUID, project_id: UUID) -> ProjectRole | None:
+        role = auth_queries.project_role(self._store, str(project_id), str(user_id))
+        return ProjectRole(role) if role else None

@@ -12,6 +12,10 @@ RESOURCE_TABLES = {
     "document": "documents",
     "ingest_job": "ingest_jobs",
     "model_call": "model_calls",
+    "agent": "agents",
+    "agent_run": "agent_runs",
+    "workflow": "workflows",
+    "workflow_run": "workflow_runs",
 }
 
 

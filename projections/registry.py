@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from projections.agents import AgentsProjection
 from projections.auth import AuthProjection
 from projections.base import SqlProjection
 from projections.chunks import ChunksProjection
@@ -11,6 +12,7 @@ from projections.ingest_jobs import IngestJobsProjection
 from projections.model_calls import ModelCallsProjection
 from projections.projects import ProjectsProjection
 from projections.vectors import VectorsProjection
+from projections.workflows import WorkflowsProjection
 
 PROJECTIONS: dict[str, type[SqlProjection]] = {
     projection.name: projection
@@ -23,5 +25,7 @@ PROJECTIONS: dict[str, type[SqlProjection]] = {
         ChunksProjection,
         VectorsProjection,
         ModelCallsProjection,
+        AgentsProjection,
+        WorkflowsProjection,
     )
 }

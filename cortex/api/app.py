@@ -10,6 +10,8 @@ import structlog
 from litestar import Litestar
 from litestar.di import Provide
 
+from cortex.api.controllers.agent_runs import AgentRunController
+from cortex.api.controllers.agents import AgentController
 from cortex.api.controllers.auth import AuthController, JwksController
 from cortex.api.controllers.context import ContextController
 from cortex.api.controllers.documents import DocumentController
@@ -22,6 +24,8 @@ from cortex.api.controllers.lanes import LanesController
 from cortex.api.controllers.metrics import MetricsController
 from cortex.api.controllers.projects import ProjectController
 from cortex.api.controllers.system import SystemController
+from cortex.api.controllers.workflow_runs import WorkflowRunController
+from cortex.api.controllers.workflows import WorkflowController
 from cortex.api.dependencies import provide_cortex
 from cortex.api.docs import openapi_config, static_assets
 from cortex.api.problems import EXCEPTION_HANDLERS
@@ -78,6 +82,10 @@ def create_app(*, cortex: Cortex | None = None, settings: Settings | None = None
             KnowledgeController,
             ContextController,
             LanesController,
+            AgentController,
+            AgentRunController,
+            WorkflowController,
+            WorkflowRunController,
             MetricsController,
             EventController,
             HealthController,

@@ -14,13 +14,28 @@ from typing import Literal
 
 from cortex.domain.roles import ProjectRole, Role
 
-ProjectSource = Literal["path", "idea", "document", "ingest_job", "model_call", "handler"]
+ProjectSource = Literal[
+    "path",
+    "idea",
+    "document",
+    "ingest_job",
+    "model_call",
+    "agent",
+    "agent_run",
+    "workflow",
+    "workflow_run",
+    "handler",
+]
 # Resource kinds whose project the guard finds, and the path parameter naming the resource.
 RESOURCE_PATH_PARAMETERS = {
     "idea": "idea_id",
     "document": "document_id",
     "ingest_job": "job_id",
     "model_call": "call_id",
+    "agent": "agent_id",
+    "agent_run": "run_id",
+    "workflow": "workflow_id",
+    "workflow_run": "run_id",
 }
 # The read model each resource kind is found in (what ?after= waits for).
 RESOURCE_PROJECTIONS = {
@@ -28,6 +43,10 @@ RESOURCE_PROJECTIONS = {
     "document": "documents",
     "ingest_job": "ingest_jobs",
     "model_call": "model_calls",
+    "agent": "agents",
+    "agent_run": "agents",
+    "workflow": "workflows",
+    "workflow_run": "workflows",
 }
 EVERYONE = frozenset(Role)
 READERS = EVERYONE
@@ -115,6 +134,35 @@ PERMISSIONS: dict[str, Rule] = {
     "getModelCall": Rule(roles=READERS, project="model_call"),
     "listModelCalls": Rule(roles=READERS, project="handler"),
     "listLanes": Rule(roles=AUDIT),
+    # Agents: defined by a project's editors; runs started by those who may call models (their
+    # tool calls then check what the starter may do), cancelled by the starter or an editor.
+    "createAgent": Rule(roles=WRITERS, project="handler", project_role=ProjectRole.EDITOR),
+    "listAgents": Rule(roles=READERS, project="handler"),
+    "getAgent": Rule(roles=READERS, project="agent"),
+    "reviseAgent": Rule(roles=WRITERS, project="agent", project_role=ProjectRole.EDITOR),
+    "startAgentRun": Rule(roles=CALLERS, project="agent"),
+    "listAgentRuns": Rule(roles=READERS, project="handler"),
+    "getAgentRun": Rule(roles=READERS, project="agent_run"),
+    "cancelAgentRun": Rule(roles=CALLERS, project="agent_run"),
+    # Workflows: defined and revised by a project's editors; runs started by those who may call
+    # models in the project (its steps call models for them, as generateText would); approving,
+    # rejecting and cancelling steer the project's work: its editors.
+    "defineWorkflow": Rule(roles=WRITERS, project="handler", project_role=ProjectRole.EDITOR),
+    "listWorkflows": Rule(roles=READERS, project="handler"),
+    "getWorkflow": Rule(roles=READERS, project="workflow"),
+    "reviseWorkflow": Rule(roles=WRITERS, project="workflow", project_role=ProjectRole.EDITOR),
+    "startWorkflowRun": Rule(roles=CALLERS, project="workflow"),
+    "listWorkflowRuns": Rule(roles=READERS, project="handler"),
+    "getWorkflowRun": Rule(roles=READERS, project="workflow_run"),
+    "cancelWorkflowRun": Rule(
+        roles=WRITERS, project="workflow_run", project_role=ProjectRole.EDITOR
+    ),
+    "approveWorkflowStep": Rule(
+        roles=WRITERS, project="workflow_run", project_role=ProjectRole.EDITOR
+    ),
+    "rejectWorkflowStep": Rule(
+        roles=WRITERS, project="workflow_run", project_role=ProjectRole.EDITOR
+    ),
     # The system: readiness in detail, version and the effective configuration (secrets masked).
     "systemReady": Rule(roles=AUDIT),
     "systemInfo": Rule(roles=AUDIT),

@@ -7,11 +7,12 @@ failed, whether it was answered at once, streamed, or queued for a worker.
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol, TypedDict, Unpack
+from typing import Any, Protocol, TypedDict, Unpack
 from uuid import UUID, uuid4
 
 import structlog
@@ -19,9 +20,16 @@ import structlog
 from cortex.application.event_log import EventLog
 from cortex.domain.model_call import ModelCall
 from cortex.domain.project import Project
-from cortex.lanes.gateway import Answered, LaneGateway, LaneRejected, NoLaneAnswered, Stream
+from cortex.lanes.gateway import (
+    Answered,
+    Generation,
+    LaneGateway,
+    LaneRejected,
+    NoLaneAnswered,
+    Stream,
+)
 from cortex.lanes.router import Router, RoutingDecision
-from cortex.lanes.types import Lane, LaneError, Message, StreamPiece
+from cortex.lanes.types import Completion, Lane, LaneError, Message, StreamPiece, content_text
 from cortex.observability import metrics
 
 logger = structlog.get_logger("cortex.model_calls")
@@ -63,6 +71,18 @@ class Queued:
 
 
 @dataclass(frozen=True)
+class Conversed:
+    """A conversation's next turn: the completion (text and tool calls) and its recorded call."""
+
+    call_id: UUID
+    completion: Completion
+    decision: RoutingDecision
+    answered: Answered
+    latency_ms: float
+    position: int
+
+
+@dataclass(frozen=True)
 class StreamedCall:
     call_id: UUID
     decision: RoutingDecision
@@ -74,6 +94,13 @@ class StreamedCall:
 def _messages(prompt: str, system: str | None) -> list[Message]:
     messages: list[Message] = [{"role": "system", "content": system}] if system else []
     return [*messages, {"role": "user", "content": prompt}]
+
+
+def _routing_text(messages: list[Message]) -> str:
+    """What a conversation is routed on: its last user message (all its text when it has none)."""
+    users = [m for m in messages if m.get("role") == "user"]
+    chosen = users[-1:] or messages
+    return "\n".join(content_text(m.get("content")) for m in chosen)
 
 
 def _now() -> datetime:
@@ -139,6 +166,38 @@ class ModelCallService:
         self.queue.generate(call.id, prompt, options.get("system"), options.get("max_tokens"))
         return Queued(call.id, decision, position)
 
+    def converse(
+        self,
+        messages: list[Message],
+        *,
+        tools: list[dict[str, Any]] | None,
+        project_id: UUID,
+        requested_by: UUID | None = None,
+        lane: Lane | None = None,
+        max_tokens: int | None = None,
+    ) -> Conversed:
+        """Answer a chat (system, user, assistant turns with tool calls, tool results) with
+        OpenAI tool definitions the model may call; routed on the last user text (or ``lane``),
+        recorded as a model call whose prompt is the serialized messages."""
+        options: CallOptions = {
+            "requested_by": requested_by,
+            "lane": lane,
+            "max_tokens": max_tokens,
+        }
+        recorded = json.dumps(messages, ensure_ascii=False, separators=(",", ":"))
+        call, decision, _ = self._request(
+            _routing_text(messages), project_id, "tools", options, recorded=recorded
+        )
+        generation, position = self._complete(call, decision, messages, tools)
+        return Conversed(
+            call_id=call.id,
+            completion=generation.completion,
+            decision=decision,
+            answered=generation.answered,
+            latency_ms=generation.latency * 1000,
+            position=position,
+        )
+
     def run_queued(self, call_id: UUID, prompt: str, system: str | None) -> Generated | None:
         """A worker's turn: answer a queued call once (a second delivery finds it closed)."""
         call = self._log.load(call_id, ModelCall)
@@ -148,8 +207,17 @@ class ModelCallService:
         return self._answer(call, decision, prompt, system)
 
     def _request(
-        self, prompt: str, project_id: UUID, mode: str, options: CallOptions
+        self,
+        prompt: str,
+        project_id: UUID,
+        mode: str,
+        options: CallOptions,
+        *,
+        recorded: str | None = None,
     ) -> tuple[ModelCall, RoutingDecision, int]:
+        """Route ``prompt`` and record the request; ``recorded`` (default: the prompt) is what
+        the audit trail hashes and, when prompts are audited, keeps."""
+        recorded = prompt if recorded is None else recorded
         self._log.load(project_id, Project)  # 404 for a project that does not exist
         lane, max_tokens = options.get("lane"), options.get("max_tokens")
         decision = self.route(prompt, lane=lane, max_tokens=max_tokens or 0)
@@ -164,10 +232,10 @@ class ModelCallService:
             routing_score=decision.score,
             routing_method=decision.method,
             routing_reason=decision.reason,
-            prompt_sha256=hashlib.sha256(prompt.encode()).hexdigest(),
-            prompt_chars=len(prompt),
+            prompt_sha256=hashlib.sha256(recorded.encode()).hexdigest(),
+            prompt_chars=len(recorded),
             prompt_tokens=decision.tokens,
-            prompt=prompt if self._audit_prompts else None,
+            prompt=recorded if self._audit_prompts else None,
             max_tokens=max_tokens or config.max_tokens,
             at=_now(),
         )
@@ -176,29 +244,8 @@ class ModelCallService:
     def _answer(
         self, call: ModelCall, decision: RoutingDecision, prompt: str, system: str | None
     ) -> Generated:
-        started = time.perf_counter()
-        try:
-            generation = self.gateway.call(
-                decision.lane, _messages(prompt, system), max_tokens=call.max_tokens
-            )
-        except (NoLaneAnswered, LaneRejected) as error:
-            self._record_failure(call, error, started)
-            raise
+        generation, position = self._complete(call, decision, _messages(prompt, system), None)
         completion, answered = generation.completion, generation.answered
-        latency_ms = generation.latency * 1000
-        call.complete(
-            lane=str(answered.lane),
-            model=completion.model or answered.config.model,
-            latency_ms=latency_ms,
-            prompt_tokens=completion.prompt_tokens,
-            completion_tokens=completion.completion_tokens,
-            finish_reason=completion.finish_reason,
-            fallback_from=str(answered.fallback_from) if answered.fallback_from else None,
-            attempts=answered.attempts,
-            completion=completion.text,
-            at=_now(),
-        )
-        position = self._log.commit(call).position
         return Generated(
             call_id=call.id,
             text=completion.text,
@@ -207,9 +254,40 @@ class ModelCallService:
             prompt_tokens=completion.prompt_tokens,
             completion_tokens=completion.completion_tokens,
             finish_reason=completion.finish_reason,
-            latency_ms=latency_ms,
+            latency_ms=generation.latency * 1000,
             position=position,
         )
+
+    def _complete(
+        self,
+        call: ModelCall,
+        decision: RoutingDecision,
+        messages: list[Message],
+        tools: list[dict[str, Any]] | None,
+    ) -> tuple[Generation, int]:
+        """Call the lanes and record the answer (or the failure) on the call."""
+        started = time.perf_counter()
+        try:
+            generation = self.gateway.call(
+                decision.lane, messages, max_tokens=call.max_tokens, tools=tools
+            )
+        except (NoLaneAnswered, LaneRejected) as error:
+            self._record_failure(call, error, started)
+            raise
+        completion, answered = generation.completion, generation.answered
+        call.complete(
+            lane=str(answered.lane),
+            model=completion.model or answered.config.model,
+            latency_ms=generation.latency * 1000,
+            prompt_tokens=completion.prompt_tokens,
+            completion_tokens=completion.completion_tokens,
+            finish_reason=completion.finish_reason,
+            fallback_from=str(answered.fallback_from) if answered.fallback_from else None,
+            attempts=answered.attempts,
+            completion=completion.text,
+            at=_now(),
+        )
+        return generation, self._log.commit(call).position
 
     def _relay(
         self,

@@ -7,7 +7,7 @@ it may re-send a job that has just finished; the actors are idempotent and do no
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from uuid import UUID
 
 import structlog
@@ -18,13 +18,23 @@ logger = structlog.get_logger("cortex.reconciler")
 
 OwedJobs = Callable[[float], list[tuple[UUID, UUID, str]]]
 OwedPurges = Callable[[float], list[UUID]]
+# Other owed work (workflow runs, agent runs): re-sends what is owed, untouched for the given
+# seconds, and says how many messages it sent. 0 seconds means the queue started empty.
+Resume = Callable[[float], int]
 
 
 class Reconciler:
-    def __init__(self, owed_jobs: OwedJobs, owed_purges: OwedPurges, queue: JobQueue) -> None:
+    def __init__(
+        self,
+        owed_jobs: OwedJobs,
+        owed_purges: OwedPurges,
+        queue: JobQueue,
+        resumers: Sequence[Resume] = (),
+    ) -> None:
         self._owed_jobs = owed_jobs
         self._owed_purges = owed_purges
         self._queue = queue
+        self.resumers = list(resumers)
 
     def run_once(self, stale_seconds: float) -> int:
         """Re-send what has been owed, untouched, for at least ``stale_seconds``."""
@@ -38,6 +48,8 @@ class Reconciler:
         for document_id in self._owed_purges(stale_seconds):
             self._queue.purge(document_id)
             sent += 1
+        for resume in self.resumers:
+            sent += resume(stale_seconds)
         if sent:
             logger.info("owed_work_resent", messages=sent, stale_seconds=stale_seconds)
         return sent

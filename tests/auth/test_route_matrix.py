@@ -27,7 +27,9 @@ from litestar.testing import TestClient
 
 from cortex.api.app import create_app
 from cortex.api.permissions import PERMISSIONS
+from cortex.application.access import Grant
 from cortex.bootstrap import bootstrap
+from cortex.domain.agent import AgentSpec
 from cortex.domain.roles import ProjectRole, Role
 from tests.auth.conftest import auth_settings
 from tests.auth.support import (
@@ -252,6 +254,75 @@ def _paste() -> dict[str, str]:
     return {"title": "Matrix document", "text": f"Matrix text {secrets.token_hex(8)}."}
 
 
+def _fresh_agent(world: World) -> str:
+    """An agent in P, defined directly (no model is ever asked: no worker runs here)."""
+    result = world.app.cortex.agents.define_agent(
+        agent_id=uuid4(),
+        project_id=UUID(world.project),
+        spec=AgentSpec("Matrix agent", "auto", "", ("knowledge_search",), 2, 1000, 60),
+        defined_by=None,
+        at=datetime.now(UTC),
+    )
+    world.app.settle()
+    return str(result.id)
+
+
+def _fresh_agent_run(world: World, started_by: str = "p_viewer") -> str:
+    """A queued run in P, started by ``started_by``."""
+    result = world.app.cortex.agents.start_run(
+        UUID(_fresh_agent(world)),
+        input="Matrix input",
+        started_by=UUID(world.user(started_by).id),
+        grant=Grant(frozenset({Role.VIEWER}), ProjectRole.VIEWER),
+        run_id=uuid4(),
+        at=datetime.now(UTC),
+    )
+    world.app.settle()
+    return str(result.id)
+
+
+def _agent_body() -> dict[str, Any]:
+    return {"name": "Matrix agent", "tools": ["knowledge_search"], "max_steps": 2}
+
+
+def _fresh_workflow(world: World, kind: str = "transform") -> str:
+    """A workflow in P of one step (an approval, or a transform no worker here ever runs)."""
+    step = {"id": "ok", "kind": kind} | ({"template": "x"} if kind == "transform" else {})
+    result = world.app.cortex.workflows.define_workflow(
+        workflow_id=uuid4(),
+        project_id=UUID(world.project),
+        name="Matrix flow",
+        inputs_schema=None,
+        steps=[step],
+        defined_by=None,
+        at=datetime.now(UTC),
+    )
+    world.app.settle()
+    return str(result.id)
+
+
+def _fresh_workflow_run(world: World, kind: str = "transform") -> str:
+    """A running run in P (with kind "approval": waiting for its approval)."""
+    result = world.app.cortex.workflows.start_run(
+        UUID(_fresh_workflow(world, kind)),
+        inputs={},
+        started_by=None,
+        at=datetime.now(UTC),
+        run_id=uuid4(),
+    )
+    world.app.settle()
+    return str(result.id)
+
+
+def _workflow_body() -> dict[str, Any]:
+    return {"name": "Matrix flow", "steps": [{"id": "a", "kind": "transform", "template": "x"}]}
+
+
+def _decide(world: World, ok: bool) -> Call:
+    run_id = _fresh_workflow_run(world, "approval")
+    return Call(path={"run_id": run_id, "step_id": "ok"}, json={"comment": "matrix"})
+
+
 SPECS: dict[str, Spec] = {
     "logout": Spec(lambda w, ok: Call(), ok="p_viewer", fresh_login=True),
     "whoAmI": Spec(lambda w, ok: Call(), ok="p_viewer"),
@@ -432,7 +503,82 @@ SPECS: dict[str, Spec] = {
     "listModelCalls": Spec(
         lambda w, ok: Call(query={"project_id": w.project}), ok="p_viewer", outsider="404"
     ),
+    "createAgent": Spec(
+        lambda w, ok: Call(json={"project_id": w.project, **_agent_body()}),
+        ok="p_editor",
+        weak=IDEA_EDITOR_WEAK,
+        outsider="404",
+    ),
+    "listAgents": Spec(
+        lambda w, ok: Call(query={"project_id": w.project}), ok="p_viewer", outsider="404"
+    ),
+    "getAgent": Spec(
+        lambda w, ok: Call(path={"agent_id": _fresh_agent(w)}), ok="p_viewer", outsider="404"
+    ),
+    "reviseAgent": Spec(
+        lambda w, ok: Call(path={"agent_id": _fresh_agent(w)}, json=_agent_body()),
+        ok="p_editor",
+        weak=IDEA_EDITOR_WEAK,
+        outsider="404",
+    ),
+    "startAgentRun": Spec(
+        lambda w, ok: Call(path={"agent_id": _fresh_agent(w)}, json={"input": "Matrix run"}),
+        ok="p_viewer",
+        weak=("auditor",),
+        outsider="404",
+    ),
+    "listAgentRuns": Spec(
+        lambda w, ok: Call(query={"project_id": w.project}), ok="p_viewer", outsider="404"
+    ),
+    "getAgentRun": Spec(
+        lambda w, ok: Call(path={"run_id": _fresh_agent_run(w)}), ok="p_viewer", outsider="404"
+    ),
+    # Its starter (p_viewer) may cancel it; an auditor may not, an outsider cannot see it.
+    "cancelAgentRun": Spec(
+        lambda w, ok: Call(path={"run_id": _fresh_agent_run(w)}),
+        ok="p_viewer",
+        weak=("auditor",),
+        outsider="404",
+    ),
     "listLanes": Spec(lambda w, ok: Call(), ok="auditor", weak=AUDIT_WEAK),
+    "defineWorkflow": Spec(
+        lambda w, ok: Call(json={"project_id": w.project, **_workflow_body()}),
+        ok="p_editor",
+        weak=IDEA_EDITOR_WEAK,
+        outsider="404",
+    ),
+    "listWorkflows": Spec(
+        lambda w, ok: Call(query={"project_id": w.project}), ok="p_viewer", outsider="404"
+    ),
+    "getWorkflow": Spec(
+        lambda w, ok: Call(path={"workflow_id": _fresh_workflow(w)}), ok="p_viewer", outsider="404"
+    ),
+    "reviseWorkflow": Spec(
+        lambda w, ok: Call(path={"workflow_id": _fresh_workflow(w)}, json=_workflow_body()),
+        ok="p_editor",
+        weak=IDEA_EDITOR_WEAK,
+        outsider="404",
+    ),
+    "startWorkflowRun": Spec(
+        lambda w, ok: Call(path={"workflow_id": _fresh_workflow(w)}, json={"inputs": {}}),
+        ok="p_viewer",
+        weak=("auditor",),
+        outsider="404",
+    ),
+    "listWorkflowRuns": Spec(
+        lambda w, ok: Call(query={"project_id": w.project}), ok="p_viewer", outsider="404"
+    ),
+    "getWorkflowRun": Spec(
+        lambda w, ok: Call(path={"run_id": _fresh_workflow_run(w)}), ok="p_viewer", outsider="404"
+    ),
+    "cancelWorkflowRun": Spec(
+        lambda w, ok: Call(path={"run_id": _fresh_workflow_run(w)}, json={"reason": "matrix"}),
+        ok="p_editor",
+        weak=IDEA_EDITOR_WEAK,
+        outsider="404",
+    ),
+    "approveWorkflowStep": Spec(_decide, ok="p_editor", weak=IDEA_EDITOR_WEAK, outsider="404"),
+    "rejectWorkflowStep": Spec(_decide, ok="p_editor", weak=IDEA_EDITOR_WEAK, outsider="404"),
     "systemReady": Spec(lambda w, ok: Call(), ok="auditor", weak=AUDIT_WEAK),
     "systemInfo": Spec(lambda w, ok: Call(), ok="auditor", weak=AUDIT_WEAK),
 }

@@ -1,0 +1,1 @@
+"""Executing workflow steps: templates rendered in a sandbox, one executor per step kind."""
