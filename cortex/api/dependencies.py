@@ -52,6 +52,16 @@ def encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(msgspec.json.encode(values)).decode().rstrip("=")
 
 
+def keyset_page(
+    rows: list[dict[str, Any]], limit: int, *keys: str
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The first ``limit`` rows of a keyset query that asked for one more, and the cursor after
+    the last of them (its ``keys``' values), or None when nothing follows."""
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor([rows[-1][key] for key in keys]) if more else None
+
+
 def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
     if not cursor:
         return None

@@ -13,13 +13,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
-from cortex.api.dependencies import (
-    After,
-    accepted,
-    decode_cursor,
-    encode_cursor,
-    wait_for_position,
-)
+from cortex.api.dependencies import After, accepted, decode_cursor, keyset_page, wait_for_position
 from cortex.api.problems import COMMAND_PROBLEMS, QUERY_PROBLEMS
 from cortex.api.schemas.agents import (
     AgentRunPage,
@@ -142,11 +136,10 @@ class AgentRunController(Controller):
             after=(str(start[0]), str(start[1])) if start else None,
             limit=limit + 1,
         )
-        more = len(rows) > limit
-        rows = rows[:limit]
+        rows, next_cursor = keyset_page(rows, limit, "started_at", "id")
         return AgentRunPage(
             items=[msgspec.convert(row, AgentRunSummary) for row in rows],
-            next_cursor=encode_cursor([rows[-1]["started_at"], rows[-1]["id"]]) if more else None,
+            next_cursor=next_cursor,
         )
 
     @post(

@@ -17,8 +17,8 @@ from cortex.api.dependencies import (
     IfMatch,
     accepted,
     decode_cursor,
-    encode_cursor,
     expected_version,
+    keyset_page,
     wait_for_position,
 )
 from cortex.api.problems import COMMAND_PROBLEMS, QUERY_PROBLEMS
@@ -102,11 +102,10 @@ class AgentController(Controller):
             after=(str(start[0]), str(start[1])) if start else None,
             limit=limit + 1,
         )
-        more = len(rows) > limit
-        rows = rows[:limit]
+        rows, next_cursor = keyset_page(rows, limit, "created_at", "id")
         return AgentPage(
             items=[msgspec.convert(row, AgentRead) for row in rows],
-            next_cursor=encode_cursor([rows[-1]["created_at"], rows[-1]["id"]]) if more else None,
+            next_cursor=next_cursor,
         )
 
     @get("/{agent_id:uuid}", operation_id="getAgent", sync_to_thread=True, responses=QUERY_PROBLEMS)

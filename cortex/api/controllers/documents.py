@@ -23,8 +23,8 @@ from cortex.api.dependencies import (
     IfMatch,
     accepted,
     decode_cursor,
-    encode_cursor,
     expected_version,
+    keyset_page,
     wait_for_position,
 )
 from cortex.api.problems import COMMAND_PROBLEMS, QUERY_PROBLEMS, problem_responses
@@ -155,11 +155,10 @@ class DocumentController(Controller):
             after=(str(start[0]), str(start[1])) if start else None,
             limit=limit + 1,
         )
-        more = len(rows) > limit
-        rows = rows[:limit]
+        rows, next_cursor = keyset_page(rows, limit, "created_at", "id")
         return DocumentPage(
             items=[msgspec.convert(row, DocumentRead) for row in rows],
-            next_cursor=encode_cursor([rows[-1]["created_at"], rows[-1]["id"]]) if more else None,
+            next_cursor=next_cursor,
         )
 
     @get(
@@ -189,8 +188,10 @@ class DocumentController(Controller):
         cortex: NamedDependency[Cortex],
         document_id: FromPath[UUID],
         version: Annotated[int | None, QueryParameter(ge=1)] = None,
+        after: After = None,
     ) -> Stream:
         """The original bytes as uploaded (the latest version unless ``?version=``)."""
+        wait_for_position(cortex, "documents", after)
         row = get_document(cortex.read_store, str(document_id))
         if row is None:
             raise NotFound("document", document_id)
@@ -244,11 +245,10 @@ class DocumentController(Controller):
             after=int(start[0]) if start else -1,
             limit=limit + 1,
         )
-        more = len(rows) > limit
-        rows = rows[:limit]
+        rows, next_cursor = keyset_page(rows, limit, "position")
         return ChunkPage(
             items=[msgspec.convert(row, ChunkRead, strict=False) for row in rows],
-            next_cursor=encode_cursor([rows[-1]["position"]]) if more else None,
+            next_cursor=next_cursor,
         )
 
     @post(

@@ -17,8 +17,8 @@ from cortex.api.dependencies import (
     IfMatch,
     accepted,
     decode_cursor,
-    encode_cursor,
     expected_version,
+    keyset_page,
     text_query,
     wait_for_position,
 )
@@ -111,11 +111,10 @@ class IdeaController(Controller):
             project_ids=principal.visible_project_ids(cortex),
         )
         rows = list_ideas(cortex.read_store, where, page)
-        more = len(rows) > limit
-        rows = rows[:limit]
+        rows, next_cursor = keyset_page(rows, limit, key, "id")
         return IdeaPage(
             items=[msgspec.convert(row, IdeaRead) for row in rows],
-            next_cursor=encode_cursor([rows[-1][key], rows[-1]["id"]]) if more else None,
+            next_cursor=next_cursor,
         )
 
     @get("/{idea_id:uuid}", operation_id="getIdea", sync_to_thread=True, responses=QUERY_PROBLEMS)

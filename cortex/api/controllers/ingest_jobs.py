@@ -11,7 +11,7 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 
-from cortex.api.dependencies import After, decode_cursor, encode_cursor, wait_for_position
+from cortex.api.dependencies import After, decode_cursor, keyset_page, wait_for_position
 from cortex.api.problems import QUERY_PROBLEMS
 from cortex.api.schemas.documents import IngestJobPage, IngestJobRead, JobStatus, StageTimings
 from cortex.api.security import Principal, require_project
@@ -81,9 +81,8 @@ class IngestJobController(Controller):
             after=(str(start[0]), str(start[1])) if start else None,
             limit=limit + 1,
         )
-        more = len(rows) > limit
-        rows = rows[:limit]
+        rows, next_cursor = keyset_page(rows, limit, "requested_at", "id")
         return IngestJobPage(
             items=[job_read(row) for row in rows],
-            next_cursor=encode_cursor([rows[-1]["requested_at"], rows[-1]["id"]]) if more else None,
+            next_cursor=next_cursor,
         )

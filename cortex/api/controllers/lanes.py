@@ -14,7 +14,7 @@ from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
-from cortex.api.dependencies import After, decode_cursor, encode_cursor, wait_for_position
+from cortex.api.dependencies import After, decode_cursor, keyset_page, wait_for_position
 from cortex.api.problems import QUERY_PROBLEMS, problem_responses
 from cortex.api.schemas.lanes import (
     Generate,
@@ -195,11 +195,10 @@ class LanesController(Controller):
             after=(start[0], start[1]) if start else None,
             limit=limit + 1,
         )
-        more = len(rows) > limit
-        rows = rows[:limit]
+        rows, next_cursor = keyset_page(rows, limit, "requested_at", "id")
         return ModelCallPage(
             items=[msgspec.convert(row, ModelCallRead) for row in rows],
-            next_cursor=encode_cursor([rows[-1]["requested_at"], rows[-1]["id"]]) if more else None,
+            next_cursor=next_cursor,
         )
 
     @get("/system/lanes", operation_id="listLanes", sync_to_thread=True, tags=["system"])

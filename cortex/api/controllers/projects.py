@@ -17,8 +17,8 @@ from cortex.api.dependencies import (
     IfMatch,
     accepted,
     decode_cursor,
-    encode_cursor,
     expected_version,
+    keyset_page,
     wait_for_position,
 )
 from cortex.api.problems import COMMAND_PROBLEMS, QUERY_PROBLEMS
@@ -80,11 +80,10 @@ class ProjectController(Controller):
             limit=limit + 1,
             only=principal.visible_project_ids(cortex),
         )
-        more = len(rows) > limit
-        rows = rows[:limit]
+        rows, next_cursor = keyset_page(rows, limit, "created_at", "id")
         return ProjectPage(
             items=[msgspec.convert(row, ProjectRead) for row in rows],
-            next_cursor=encode_cursor([rows[-1]["created_at"], rows[-1]["id"]]) if more else None,
+            next_cursor=next_cursor,
         )
 
     @get(

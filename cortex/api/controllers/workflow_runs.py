@@ -12,13 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
-from cortex.api.dependencies import (
-    After,
-    accepted,
-    decode_cursor,
-    encode_cursor,
-    wait_for_position,
-)
+from cortex.api.dependencies import After, accepted, decode_cursor, keyset_page, wait_for_position
 from cortex.api.problems import COMMAND_PROBLEMS, QUERY_PROBLEMS
 from cortex.api.schemas.common import CommandAccepted
 from cortex.api.schemas.workflows import CancelRun, Decide, RunPage, RunRead, RunSummary
@@ -59,10 +53,10 @@ class WorkflowRunController(Controller):
             after=(str(start[0]), str(start[1])) if start else None,
             limit=limit + 1,
         )
-        more, rows = len(rows) > limit, rows[:limit]
+        rows, next_cursor = keyset_page(rows, limit, "started_at", "id")
         return RunPage(
             items=[msgspec.convert(row, RunSummary) for row in rows],
-            next_cursor=encode_cursor([rows[-1]["started_at"], rows[-1]["id"]]) if more else None,
+            next_cursor=next_cursor,
         )
 
     @get(

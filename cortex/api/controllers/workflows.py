@@ -17,8 +17,8 @@ from cortex.api.dependencies import (
     IfMatch,
     accepted,
     decode_cursor,
-    encode_cursor,
     expected_version,
+    keyset_page,
     wait_for_position,
 )
 from cortex.api.problems import COMMAND_PROBLEMS, QUERY_PROBLEMS
@@ -100,10 +100,10 @@ class WorkflowController(Controller):
             after=(str(start[0]), str(start[1])) if start else None,
             limit=limit + 1,
         )
-        more, rows = len(rows) > limit, rows[:limit]
+        rows, next_cursor = keyset_page(rows, limit, "defined_at", "id")
         return WorkflowPage(
             items=[_workflow(row) for row in rows],
-            next_cursor=encode_cursor([rows[-1]["defined_at"], rows[-1]["id"]]) if more else None,
+            next_cursor=next_cursor,
         )
 
     @get(
