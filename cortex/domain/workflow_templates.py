@@ -9,17 +9,42 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 NAMES = frozenset({"inputs", "steps"})
+# What one multiplication in a template may build (characters or items), and the largest power:
+# the sandbox alone would let ``{{ "ab" * 50000000 }}`` allocate 100 MB in a worker.
+PRODUCT_MAX = 100_000
+EXPONENT_MAX = 64
+
+
+class _BoundedSandbox(SandboxedEnvironment):
+    """Jinja's sandbox, with repetition and powers bounded."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int | float) and abs(right) > EXPONENT_MAX:
+            raise SecurityError(f"exponents above {EXPONENT_MAX} are not allowed")
+        if operator == "*":
+            for sequence, count in ((left, right), (right, left)):
+                if (
+                    isinstance(sequence, str | list | tuple)
+                    and isinstance(count, int)
+                    and len(sequence) * count > PRODUCT_MAX
+                ):
+                    raise SecurityError(f"a repetition may build at most {PRODUCT_MAX} items")
+        return super().call_binop(context, operator, left, right)
 
 
 @cache
 def environment() -> SandboxedEnvironment:
     """The one environment every workflow template is parsed and rendered with."""
-    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+    env = _BoundedSandbox(undefined=StrictUndefined, autoescape=False)
     env.globals.clear()  # no range, cycler, namespace...: a template reads inputs and steps only
     return env
 

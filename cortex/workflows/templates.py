@@ -9,11 +9,21 @@ from jinja2 import TemplateError
 from cortex.application.workflow_ports import StepContext, StepFailure
 from cortex.domain.workflow_templates import environment
 
+# A rendered template becomes a prompt or a step's output, which its event stores.
+RENDERED_MAX = 200_000
+
 
 def render(source: str, context: StepContext) -> str:
     """The text; StepFailure (not retried: it would fail the same way) when it cannot render."""
     variables: dict[str, Any] = {"inputs": context.inputs, "steps": context.outputs}
     try:
-        return environment().from_string(source).render(variables)
+        text = environment().from_string(source).render(variables)
     except TemplateError as error:
         raise StepFailure("template", str(error.message or error), retryable=False) from None
+    except (ArithmeticError, TypeError, ValueError) as error:  # "a" + 1, 1 / 0, huge numbers
+        reason = f"{type(error).__name__}: {error}"
+        raise StepFailure("template", reason, retryable=False) from None
+    if len(text) > RENDERED_MAX:
+        reason = f"renders {len(text)} characters; at most {RENDERED_MAX}"
+        raise StepFailure("template", reason, retryable=False)
+    return text
