@@ -6,6 +6,7 @@ commands people give and hands every step that became ready to the queue.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -167,13 +168,22 @@ class WorkflowService:
             raise InvalidTransition("the project is archived", current_status="archived")
 
 
+# Inputs are kept in the run's first event and handed to every step.
+INPUTS_MAX_BYTES = 1_000_000
+
+
 def check_inputs(schema: dict[str, Any], inputs: Any) -> None:
     """InvalidInput naming the first input the schema refuses."""
+    size = len(json.dumps(inputs, default=str))
+    if size > INPUTS_MAX_BYTES:
+        raise InvalidInput("inputs", f"{size} bytes as JSON; at most {INPUTS_MAX_BYTES}")
     validator = validator_for(schema)(schema)
     try:
         error = best_match(validator.iter_errors(inputs))
     except Unresolvable as unresolvable:  # a local $ref pointing nowhere
         raise InvalidInput("inputs_schema", f"cannot be resolved: {unresolvable}") from None
+    except RecursionError:  # {"$ref": "#"}: a schema that refers to itself without end
+        raise InvalidInput("inputs_schema", "refers to itself without end") from None
     if error is not None:
         where = ".".join(str(part) for part in error.absolute_path)
         raise InvalidInput(f"inputs.{where}" if where else "inputs", error.message)

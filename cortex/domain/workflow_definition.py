@@ -113,7 +113,7 @@ def _step(index: int, raw: Any) -> dict[str, Any]:
         raise InvalidInput(f"{where}.id", "lower-case letters, digits and _, starting a letter")
     where = f"steps.{step_id}"
     kind = raw.get("kind")
-    if kind not in KIND_FIELDS:
+    if not isinstance(kind, str) or kind not in KIND_FIELDS:
         kinds = ", ".join(KIND_FIELDS)
         raise InvalidInput(f"{where}.kind", f"unknown kind {kind!r}; one of {kinds}")
     extra = sorted(set(raw) - COMMON_FIELDS - KIND_FIELDS[kind])

@@ -16,14 +16,19 @@ RENDERED_MAX = 200_000
 def render(source: str, context: StepContext) -> str:
     """The text; StepFailure (not retried: it would fail the same way) when it cannot render."""
     variables: dict[str, Any] = {"inputs": context.inputs, "steps": context.outputs}
+    pieces: list[str] = []
+    length = 0
     try:
-        text = environment().from_string(source).render(variables)
+        # Piece by piece, so that a template repeating a large value stops at the limit.
+        for piece in environment().from_string(source).generate(variables):
+            length += len(piece)
+            if length > RENDERED_MAX:
+                reason = f"renders more than {RENDERED_MAX} characters"
+                raise StepFailure("template", reason, retryable=False)
+            pieces.append(piece)
     except TemplateError as error:
         raise StepFailure("template", str(error.message or error), retryable=False) from None
-    except (ArithmeticError, TypeError, ValueError) as error:  # "a" + 1, 1 / 0, huge numbers
+    except (ArithmeticError, LookupError, TypeError, ValueError) as error:  # "a" + 1, 1 / 0
         reason = f"{type(error).__name__}: {error}"
         raise StepFailure("template", reason, retryable=False) from None
-    if len(text) > RENDERED_MAX:
-        reason = f"renders {len(text)} characters; at most {RENDERED_MAX}"
-        raise StepFailure("template", reason, retryable=False)
-    return text
+    return "".join(pieces)

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from cortex.application.workflows import check_inputs
 from cortex.domain.errors import InvalidInput
 from cortex.domain.workflow_definition import validate_definition
 from cortex.domain.workflow_templates import TemplateInvalid, references
@@ -77,6 +78,8 @@ def test_a_template_may_read_a_transitive_dependency() -> None:
             "cycle",
         ),
         ([step("a", "sleep")], "steps.a.kind", "unknown kind 'sleep'"),
+        ([{"id": "a", "kind": []}], "steps.a.kind", "unknown kind []"),
+        ([step("a", template="{{ 'x'|center(300000000) }}")], "steps.a.template", "center"),
         ([step("a", "generate", lane="TURBO")], "steps.a.lane", "unknown lane 'TURBO'"),
         ([step("a", template="{{ inputs.topic ")], "steps.a.template", "does not parse"),
         (
@@ -127,3 +130,12 @@ def test_refuses_remote_refs_in_the_inputs_schema_they_would_never_be_fetched() 
     error = refusal([step("a", template="{{ inputs.x }}")], schema=schema)
     assert error.field == "inputs_schema"
     assert "only local $refs" in error.message
+
+
+def test_inputs_are_refused_when_too_large_or_the_schema_never_ends() -> None:
+    with pytest.raises(InvalidInput) as endless:
+        check_inputs({"$ref": "#"}, {})
+    assert endless.value.field == "inputs_schema"
+    with pytest.raises(InvalidInput) as large:
+        check_inputs({"type": "object"}, {"text": "x" * 1_000_001})
+    assert large.value.field == "inputs"
