@@ -148,7 +148,7 @@ class Cortex:
         thread = threading.Thread(
             target=self.reconciler.run_forever,
             args=(self._stop,),
-            kwargs={"first_stale": first, "period": period},
+            kwargs={"first_stale": first, "period": period, "restarted": is_in_memory(self.broker)},
             name="reconciler",
             daemon=True,
         )
@@ -292,10 +292,10 @@ def bootstrap(settings: Settings, *, migrate_read_store: bool | None = None) -> 
     answers = KnowledgeAnswers(context, model_calls)
     workflows = build_workflows(settings, log, read_store, model_calls, search, answers, broker)
     reconciler.resumers.append(
-        lambda stale: workflows.resume_all(
+        lambda stale, restarted: workflows.resume_all(
             workflow_queries.running_runs(read_store, stale),
             at=datetime.now(UTC),
-            restart=stale == 0,  # the queue started empty: no worker holds any step
+            restart=restarted,  # the queue started empty: no worker holds any step
         )
     )
     tools = build_registry(
@@ -310,7 +310,11 @@ def bootstrap(settings: Settings, *, migrate_read_store: bool | None = None) -> 
     # The longest a worker's step may record nothing: a model call, retried, then the fallback.
     slowest = max(config.timeout for config in model_calls.gateway.configs.values())
     busy = slowest * 2 * (settings.llm.retries + 1)
-    reconciler.resumers.append(lambda stale: resume_agents(agents, read_store, stale, busy))
+    reconciler.resumers.append(
+        lambda stale, restarted: resume_agents(
+            agents, read_store, stale, 0.0 if restarted else busy
+        )
+    )
     return Cortex(
         settings=settings,
         log=log,
@@ -434,10 +438,9 @@ def resume_agents(
     agents: AgentService, read_store: ReadStore, stale_seconds: float, busy_seconds: float
 ) -> int:
     """Send open agent runs untouched for ``stale_seconds`` to a worker again; a running one
-    only once a live worker would have recorded something (0: the queue started empty, no
-    worker holds any run)."""
-    busy = busy_seconds if stale_seconds else 0.0
-    owed = agent_queries.open_runs(read_store, stale_seconds, busy)
+    only once untouched for ``busy_seconds``, longer than a live worker could stay silent (0
+    after a restart of the in-memory queue: no worker holds any run)."""
+    owed = agent_queries.open_runs(read_store, stale_seconds, busy_seconds)
     for run_id in owed:
         agents.resume(run_id)
     return len(owed)

@@ -166,7 +166,8 @@ def ingest() -> None:
     "--stale", default=0.0, type=click.FloatRange(0), help="Only work untouched this many seconds."
 )
 def ingest_reconcile(stale: float) -> None:
-    """Re-send ingest jobs and purges that are owed (their last event is not terminal)."""
+    """Re-send owed work: ingest jobs and purges whose last event is not terminal, workflow
+    steps never started or past their timeout, agent runs silent too long."""
     with _cortex() as cortex:
         if not cortex.settings.workers.redis_url:
             raise click.ClickException(

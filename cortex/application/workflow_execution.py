@@ -94,6 +94,9 @@ class StepRunner:
                 self._log.commit(run)
             except VersionConflict:
                 continue  # another step's event, or another delivery of this one: look again
+            if not attempt:  # the presumed-dead attempt was its last: the run has failed
+                logger.warning("workflow_step_gave_up", run_id=str(run_id), step=step_id)
+                return None
             logger.info("workflow_step_started", run_id=str(run_id), step=step_id, attempt=attempt)
             return run, attempt
         return None

@@ -131,13 +131,28 @@ class WorkflowRun(Aggregate):
         return [sid for sid in self.steps if self.may_start(sid, now, restart=restart)]
 
     def start_step(self, step_id: str, *, at: datetime, restart: bool = False) -> int:
-        """Record a new attempt of the step; its number."""
+        """Record a new attempt of the step; its number. An attempt still running is presumed
+        dead (``may_start`` said so) and counts as a failed one: when it was the last the
+        retries allow, the run fails instead and 0 is returned."""
         self._require_open()
         if not self.may_start(step_id, at, restart=restart):
             state = self.steps.get(step_id)
             raise InvalidTransition(
                 f"step {step_id} cannot start now", current_status=state.status if state else None
             )
+        state = self.steps[step_id]
+        if state.status == "running":
+            seconds = self.step(step_id)["timeout_seconds"]
+            kind, reason = (
+                ("interrupted", "its worker stopped with the server")
+                if restart
+                else ("timeout", f"no result within {seconds} s")
+            )
+            retried = self.fail_step(
+                step_id, state.attempts, kind=kind, reason=reason, retryable=True, at=at
+            )
+            if not retried:
+                return 0
         attempt = self.steps[step_id].attempts + 1
         self.trigger_event(StepStarted, step=step_id, attempt=attempt, timestamp=at)
         return attempt

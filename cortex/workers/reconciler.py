@@ -19,8 +19,9 @@ logger = structlog.get_logger("cortex.reconciler")
 OwedJobs = Callable[[float], list[tuple[UUID, UUID, str]]]
 OwedPurges = Callable[[float], list[UUID]]
 # Other owed work (workflow runs, agent runs): re-sends what is owed, untouched for the given
-# seconds, and says how many messages it sent. 0 seconds means the queue started empty.
-Resume = Callable[[float], int]
+# seconds, and says how many messages it sent. ``restarted``: the queue started empty (the
+# in-memory broker after a restart), so no live worker holds anything.
+Resume = Callable[[float, bool], int]
 
 
 class Reconciler:
@@ -36,8 +37,10 @@ class Reconciler:
         self._queue = queue
         self.resumers = list(resumers)
 
-    def run_once(self, stale_seconds: float) -> int:
-        """Re-send what has been owed, untouched, for at least ``stale_seconds``."""
+    def run_once(self, stale_seconds: float, *, restarted: bool = False) -> int:
+        """Re-send what has been owed, untouched, for at least ``stale_seconds``; with
+        ``restarted`` (only this process's in-memory queue held the messages, and it started
+        empty) work in progress is presumed dead too."""
         sent = 0
         for document_id, job_id, status in self._owed_jobs(stale_seconds):
             if status in ("chunked", "embedded"):
@@ -49,17 +52,20 @@ class Reconciler:
             self._queue.purge(document_id)
             sent += 1
         for resume in self.resumers:
-            sent += resume(stale_seconds)
+            sent += resume(stale_seconds, restarted)
         if sent:
             logger.info("owed_work_resent", messages=sent, stale_seconds=stale_seconds)
         return sent
 
-    def run_forever(self, stop: threading.Event, *, first_stale: float, period: float) -> None:
+    def run_forever(
+        self, stop: threading.Event, *, first_stale: float, period: float, restarted: bool = False
+    ) -> None:
+        """Reconcile now and every ``period`` seconds; ``restarted`` applies to the first pass."""
         stale = first_stale
         while not stop.is_set():
             try:
-                self.run_once(stale)
+                self.run_once(stale, restarted=restarted)
             except Exception:
                 logger.exception("reconcile_failed")
-            stale = period
+            stale, restarted = period, False
             stop.wait(period)

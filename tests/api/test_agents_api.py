@@ -435,7 +435,7 @@ def test_a_run_resumes_from_its_events_after_a_crash_mid_tool_call(
     llm.enqueue(Reply(text="Written down."))
 
     world.app.settle()  # the reconciler reads the runs' read model
-    assert cortex.reconciler.run_once(0) >= 1
+    assert cortex.reconciler.run_once(0, restarted=True) >= 1
     done = world.finished(str(run_id))
     assert (done["status"], done["answer"]) == ("completed", "Written down.")
     assert [m["role"] for m in done["messages"]][-3:] == ["assistant", "tool", "assistant"]

@@ -130,6 +130,22 @@ def test_a_running_step_is_owed_again_after_its_timeout_or_on_restart() -> None:
     assert run.status == "completed"
 
 
+def test_attempts_that_never_report_count_against_the_retries() -> None:
+    run = start(transform("a", timeout_seconds=10, retries=1))
+    run.start_step("a", at=T0)
+    assert run.start_step("a", at=T0 + timedelta(seconds=11)) == 2  # the first timed out
+    assert run.steps["a"].attempts == 2
+    # The second never reports either: no retry is left, the run fails (no third attempt).
+    assert run.start_step("a", at=T0 + timedelta(seconds=22)) == 0
+    assert run.status == "failed"
+    assert run.owed_steps(T0 + timedelta(seconds=60)) == []
+    failures = [e for e in run.collect_events() if type(e).__name__ == "StepFailed"]
+    assert [(e.attempt, e.kind, e.will_retry) for e in failures] == [
+        (1, "timeout", True),
+        (2, "timeout", False),
+    ]
+
+
 def test_nothing_starts_or_completes_after_cancel() -> None:
     run = start(transform("a"), transform("b"))
     run.start_step("a", at=T0)
