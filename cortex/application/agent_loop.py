@@ -32,6 +32,9 @@ from cortex.lanes.gateway import LaneRejected, NoLaneAnswered
 from cortex.lanes.types import Lane
 
 logger = structlog.get_logger("cortex.agents")
+# A model asking for more tool calls in one turn gets the first ones run: each runs even past
+# the step limit, so their number must be bounded.
+TOOL_CALLS_PER_TURN = 8
 
 
 class AgentLoop:
@@ -113,9 +116,10 @@ class AgentLoop:
             run.fail("rejected", str(error), at=self._clock())
             return
         completion = conversed.completion
+        # Only these are recorded on the turn, so every recorded call gets its result.
+        accepted = completion.tool_calls[:TOOL_CALLS_PER_TURN]
         calls = _unique_ids(
-            {"id": call.id, "name": call.name, "arguments": call.arguments}
-            for call in completion.tool_calls
+            {"id": call.id, "name": call.name, "arguments": call.arguments} for call in accepted
         )
         at = self._clock()
         run.record_turn(

@@ -294,6 +294,19 @@ def test_a_final_answer_completes_the_run(world: World, llm: FakeLLMServer) -> N
     assert "tools" not in request.body  # an agent without tools offers none
 
 
+def test_a_turn_runs_at_most_eight_tool_calls(world: World, llm: FakeLLMServer) -> None:
+    agent = world.define(tools=["idea_lookup"])
+    asked = [{"name": "idea_lookup", "arguments": {"query": f"q{n}"}} for n in range(12)]
+    llm.enqueue(Reply(tool_calls=asked), Reply(text="Done."))
+    run = world.finished(world.start(agent, world.viewer)["id"])
+    assert run["status"] == "completed"
+    assert len(run["tool_calls"]) == 8
+    second = llm.chat_requests[1].body["messages"]
+    (turn,) = [m for m in second if m["role"] == "assistant"]
+    assert len(turn["tool_calls"]) == 8  # the turn as recorded: every call has its result
+    assert len(tool_messages(llm.chat_requests[1])) == 8
+
+
 def test_a_viewers_run_cannot_capture_an_idea(world: World, llm: FakeLLMServer) -> None:
     agent = world.define()
     title = "An idea a viewer may not write"
