@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from projections.keyset import newest_first
 from projections.store import ReadStore
 
 AGENT_COLUMNS = (
@@ -82,12 +83,9 @@ def list_runs(
     if agent_id is not None:
         sql += " AND agent_id = ?"
         params.append(agent_id)
-    if after is not None:
-        sql += " AND (started_at < ? OR (started_at = ? AND id < ?))"
-        params.extend([after[0], after[0], after[1]])
-    sql += " ORDER BY started_at DESC, id DESC LIMIT ?"
+    sql, params = newest_first(sql, params, "started_at", after, limit)
     with store.reading() as cur:
-        cur.execute(sql, (*params, limit))
+        cur.execute(sql, params)
         return [_tools(row) for row in cur.fetchall()]
 
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from projections.keyset import newest_first
 from projections.store import Cursor, ReadStore
 
 _DOCUMENT_COLUMNS = (
@@ -45,12 +46,9 @@ def list_documents(
     """Newest first, keyset-paginated on (created_at, id)."""
     sql = f"SELECT {_DOCUMENT_COLUMNS} FROM documents WHERE project_id = ?"
     params: list[Any] = [project_id]
-    if after is not None:
-        sql += " AND (created_at < ? OR (created_at = ? AND id < ?))"
-        params.extend([after[0], after[0], after[1]])
-    sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
+    sql, params = newest_first(sql, params, "created_at", after, limit)
     with store.reading() as cur:
-        cur.execute(sql, (*params, limit))
+        cur.execute(sql, params)
         rows = cur.fetchall()
         tags = document_tags(cur, [row["id"] for row in rows])
     for row in rows:

@@ -7,6 +7,7 @@ from typing import Any
 
 from cortex.domain.model_call import ModelCallCompleted, ModelCallFailed, ModelCallRequested
 from projections.base import SqlProjection
+from projections.keyset import newest_first
 from projections.store import Cursor, ReadStore
 
 COLUMNS = (
@@ -107,10 +108,7 @@ def list_model_calls(
     """Newest first, keyset-paginated on (requested_at, id)."""
     sql = f"SELECT {COLUMNS} FROM model_calls WHERE project_id = ?"
     params: list[Any] = [project_id]
-    if after is not None:
-        sql += " AND (requested_at < ? OR (requested_at = ? AND id < ?))"
-        params.extend([after[0], after[0], after[1]])
-    sql += " ORDER BY requested_at DESC, id DESC LIMIT ?"
+    sql, params = newest_first(sql, params, "requested_at", after, limit)
     with store.reading() as cur:
-        cur.execute(sql, (*params, limit))
+        cur.execute(sql, params)
         return cur.fetchall()

@@ -8,6 +8,7 @@ from uuid import UUID
 
 import msgspec
 
+from projections.keyset import newest_first
 from projections.store import ReadStore
 
 WORKFLOW_COLUMNS = (
@@ -81,12 +82,9 @@ def list_runs(
     if workflow_id is not None:
         sql += " AND workflow_id = ?"
         params.append(workflow_id)
-    if after is not None:
-        sql += " AND (started_at < ? OR (started_at = ? AND id < ?))"
-        params.extend([after[0], after[0], after[1]])
-    sql += " ORDER BY started_at DESC, id DESC LIMIT ?"
+    sql, params = newest_first(sql, params, "started_at", after, limit)
     with store.reading() as cur:
-        cur.execute(sql, (*params, limit))
+        cur.execute(sql, params)
         return [_decoded(row, "inputs") for row in cur.fetchall()]
 
 
