@@ -31,14 +31,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
-import ctypes
 import io
 import logging
 import os
 import pstats
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -56,6 +54,7 @@ import httpx
 import psycopg
 import structlog
 from joserfc import jwt
+from measure import cpu_seconds, die_with_parent, free_port
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
@@ -266,35 +265,12 @@ def bench_verification(
 # --- 2. requests/s through real servers -----------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process (Linux /proc), or None elsewhere."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec (Linux): SIGTERM when the benchmark dies, even by SIGKILL."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
 class Server:
     """``python -m cortex.cli serve`` on 127.0.0.1 and a free port, with its own var dir."""
 
     def __init__(self, name: str, var_dir: Path, url: str, *, skip_auth: bool) -> None:
         self.name = name
-        self.port = free_port()
+        self.port = free_port(HOST)
         self.base = f"http://{HOST}:{self.port}"
         var_dir.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("CORTEX_")}
@@ -317,7 +293,7 @@ class Server:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            preexec_fn=die_with_parent if sys.platform == "linux" else None,
         )
 
     def wait_ready(self, timeout: float = 60.0) -> None:

@@ -61,7 +61,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ctypes
 import gc
 import http.server
 import json
@@ -70,7 +69,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -87,7 +85,7 @@ from uuid import uuid4
 
 import httpx
 import structlog
-from measure import close_child, pct
+from measure import close_child, cpu_seconds, die_with_parent, free_port, pct
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"  # loopback only
@@ -237,35 +235,12 @@ def receiver() -> None:
 # --- processes, from the benchmark's side ---------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process (Linux /proc), or None elsewhere."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec (Linux): SIGTERM when the benchmark dies, even by SIGKILL."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
 def _popen(args: list[str], env: dict[str, str], **kwargs: Any) -> subprocess.Popen[Any]:
     return subprocess.Popen(
         [sys.executable, str(Path(__file__).resolve()), *args],
         cwd=ROOT,
         env=env,
-        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        preexec_fn=die_with_parent if sys.platform == "linux" else None,
         **kwargs,
     )
 
@@ -297,7 +272,7 @@ class Server:
 
     def __init__(self, variant: Variant, folder: Path, env: dict[str, str], *extra: str) -> None:
         self.variant = variant
-        self.port = free_port()
+        self.port = free_port(HOST)
         self.url = f"http://{HOST}:{self.port}{PATH}"
         self.log_path = folder / f"server-{variant.name}.log"
         self.sent = 0  # requests this benchmark sent to it, all of them

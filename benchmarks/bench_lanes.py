@@ -52,7 +52,6 @@ import random
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -68,7 +67,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model is a local folder; nev
 import httpx
 import structlog
 from backends import PostgresBackend, SQLiteBackend
-from measure import Phases, close_child, pct
+from measure import Phases, model_server, pct
 
 from cortex.application.model_calls import ModelCallService
 from cortex.bootstrap import Cortex, bootstrap
@@ -76,7 +75,6 @@ from cortex.lanes.router import Router
 from cortex.lanes.types import Lane
 from cortex.settings import load_settings
 
-ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 LLM_MODEL = "bench-model"
@@ -238,35 +236,6 @@ class CallPath:
 
 
 # --- the model server -----------------------------------------------------------------------------
-
-SERVER_CODE = """
-import sys
-from tests.support.llm_server import FakeLLMServer
-server = FakeLLMServer(model=sys.argv[1]).start()
-print(server.base_url, flush=True)
-sys.stdin.read()  # until the benchmark closes our stdin (or exits)
-server.stop()
-"""
-
-
-@contextlib.contextmanager
-def model_server() -> Iterator[str]:
-    """FakeLLMServer in a subprocess; yields its base URL (http://127.0.0.1:port/v1)."""
-    process = subprocess.Popen(
-        [sys.executable, "-c", SERVER_CODE, LLM_MODEL],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        base_url = process.stdout.readline().strip()
-        if not base_url.startswith("http://"):
-            raise SystemExit("the fake model server did not start")
-        yield base_url
-    finally:
-        close_child(process)
 
 
 def cortex_env(database_url: str, var_dir: Path, base_url: str) -> dict[str, str]:
@@ -627,7 +596,7 @@ def main(argv: list[str] | None = None) -> int:
         if postgres is not None:
             postgres.check()
         with contextlib.ExitStack() as stack:
-            base_url = stack.enter_context(model_server())
+            base_url = stack.enter_context(model_server(LLM_MODEL))
             phases = Phases()
             cortex = stack.enter_context(
                 open_cortex(cortex_env(sqlite.fresh_url(), temp / "var-sqlite", base_url))

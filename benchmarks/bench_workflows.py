@@ -50,7 +50,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import redis
 import structlog
 from backends import PostgresBackend
-from measure import close_child, pct
+from measure import model_server, pct
 
 from cortex.bootstrap import Cortex, bootstrap
 from cortex.domain.workflow_run import StepCompleted, StepStarted, WorkflowRun
@@ -61,34 +61,6 @@ DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/10"
 LLM_MODEL = "bench-model"
 PROMPT = "Summarise step {i} of the plan in one line."
-
-SERVER_CODE = """
-import sys
-from tests.support.llm_server import FakeLLMServer
-server = FakeLLMServer(model=sys.argv[1]).start()
-print(server.base_url, flush=True)
-sys.stdin.read()
-server.stop()
-"""
-
-
-@contextlib.contextmanager
-def model_server() -> Iterator[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-c", SERVER_CODE, LLM_MODEL],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        base_url = process.stdout.readline().strip()
-        if not base_url.startswith("http://"):
-            raise SystemExit("the fake model server did not start")
-        yield base_url
-    finally:
-        close_child(process)
 
 
 def env_for(database_url: str, var_dir: Path, base_url: str, redis_url: str = "") -> dict[str, str]:
@@ -273,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     temp = Path(tempfile.mkdtemp(prefix="cortex_bench_workflows_"))
     started = time.perf_counter()
     try:
-        with model_server() as base_url:
+        with model_server(LLM_MODEL) as base_url:
             in_process(base_url, temp, args.steps, args.runs)
             if not args.no_redis:
                 with_redis(base_url, temp, args.steps, args.runs, args.pg_admin_url, args.redis_url)
