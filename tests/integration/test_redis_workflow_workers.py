@@ -13,13 +13,12 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-import redis
 
-from cortex.bootstrap import Cortex, bootstrap
+from cortex.bootstrap import Cortex
 from cortex.domain.workflow_run import StepCompleted, StepStarted, WorkflowRun
-from cortex.settings import load_settings
-from tests.integration.test_redis_workers import REDIS_URL, start_worker, stop, wait_for
+from tests.integration.test_redis_workers import start_worker, stop, wait_for
 from tests.support.llm_server import FakeLLMServer, Reply
+from tests.support.model_workers import api_side, model_worker_env
 
 REDIS_DB = 14  # flushed by these tests; nothing else uses it
 
@@ -32,38 +31,17 @@ def llm() -> Iterator[FakeLLMServer]:
 
 @pytest.fixture
 def worker_env(postgres_url: str, tmp_path: Path, llm: FakeLLMServer) -> Iterator[dict[str, str]]:
-    client = redis.Redis.from_url(f"{REDIS_URL}/{REDIS_DB}")
-    try:
-        client.ping()
-    except redis.RedisError as error:
-        pytest.fail(f"Redis at {REDIS_URL} unreachable: {error}")
-    client.flushdb()
-    yield {
-        "CORTEX_DATABASE_URL": postgres_url,
-        "CORTEX_VAR_DIR": str(tmp_path / "var"),
-        "CORTEX_REDIS_URL": f"{REDIS_URL}/{REDIS_DB}",
-        "CORTEX_WORKERS_IN_PROCESS": "false",
-        "CORTEX_INGEST_RECONCILE_SECONDS": "1",
-        "CORTEX_LLM_BASE_URL": llm.base_url,
-        "CORTEX_LLM_MODEL": "flow-model",
-        "CORTEX_LLM_RETRIES": "0",
-        "CORTEX_LLM_TIMEOUT": "60",
-        "CORTEX_ROUTER_EMBEDDINGS": "false",
-        "CORTEX_LOG_JSON": "true",
-    }
-    client.flushdb()
-    client.close()
+    with model_worker_env(
+        postgres_url, tmp_path / "var", llm, redis_db=REDIS_DB, llm_timeout=60
+    ) as env:
+        yield env
 
 
 @pytest.fixture
 def api(worker_env: dict[str, str]) -> Iterator[Cortex]:
     """The API's side: records commands, sends to Redis, follows the log; consumes nothing."""
-    cortex = bootstrap(load_settings(worker_env), migrate_read_store=True)
-    cortex.start_projections()
-    try:
+    with api_side(worker_env) as cortex:
         yield cortex
-    finally:
-        cortex.close()
 
 
 def run_of(cortex: Cortex, run_id: UUID) -> WorkflowRun:
