@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -245,10 +246,16 @@ def bootstrap(settings: Settings, *, migrate_read_store: bool | None = None) -> 
     store = open_object_store(settings)
     documents = DocumentService(log, NoQueue())
     ingest = settings.ingest
+    # One tokenizer (loaded on first use) for chunking, routing and context budgets.
+    chunk_tokenizer = cache(lambda: ChunkTokenizer(ingest.tokenizer_dir or None))
+
+    def count_tokens(text: str) -> int:
+        return len(chunk_tokenizer().tokenizer.encode(text, add_special_tokens=False).ids)
+
     pipeline = IngestPipeline(
         documents,
         store,
-        cache(lambda: ChunkTokenizer(ingest.tokenizer_dir or None)),
+        chunk_tokenizer,
         ChunkingPolicy(ingest.chunk_tokens, ingest.chunk_overlap_tokens),
         max_attempts=ingest.max_attempts,
         on_stage=lambda stage, seconds: metrics.INGEST_STAGE_SECONDS.labels(stage).observe(seconds),
@@ -279,11 +286,13 @@ def bootstrap(settings: Settings, *, migrate_read_store: bool | None = None) -> 
         backoff_seconds=ingest.retry_backoff_seconds,
     )
     documents.queue = DramatiqQueue(actors)
-    model_calls = build_model_calls(settings, log, embedding)
+    model_calls = build_model_calls(settings, log, embedding, count_tokens)
     lane_actor = register_lane_actor(broker, model_calls)
     model_calls.queue = LaneQueue(lane_actor)
     search = KnowledgeSearch(read_store, vectors, embedding, Reranker(settings.embeddings.reranker))
-    context = ContextBuilder(search, read_store, lane_tokenizer(settings, model_calls))
+    context = ContextBuilder(
+        search, read_store, lane_tokenizer(settings, model_calls, count_tokens)
+    )
     reconciler = Reconciler(
         lambda stale: document_queries.owed_jobs(read_store, stale),
         lambda stale: document_queries.owed_purges(read_store, stale),
@@ -348,7 +357,10 @@ def bootstrap(settings: Settings, *, migrate_read_store: bool | None = None) -> 
 
 
 def build_model_calls(
-    settings: Settings, log: EventLog, embedding: EmbeddingProvider
+    settings: Settings,
+    log: EventLog,
+    embedding: EmbeddingProvider,
+    count_tokens: Callable[[str], int],
 ) -> ModelCallService:
     """The lanes from the settings, the router (rules, and the embedding model's similarity to
     each lane's examples when one is loaded), and the service that audits every call."""
@@ -361,10 +373,6 @@ def build_model_calls(
         breaker_failures=llm.breaker_failures,
         breaker_cooldown_seconds=llm.breaker_cooldown_seconds,
     )
-    tokenizer = cache(lambda: ChunkTokenizer(settings.ingest.tokenizer_dir or None))
-
-    def count_tokens(text: str) -> int:
-        return len(tokenizer().tokenizer.encode(text, add_special_tokens=False).ids)
 
     def embed(texts: list[str]) -> Vectors | None:
         model = embedding.model()
@@ -396,14 +404,11 @@ def build_workflows(
     return workflows
 
 
-def lane_tokenizer(settings: Settings, model_calls: ModelCallService) -> LaneTokenizer:
+def lane_tokenizer(
+    settings: Settings, model_calls: ModelCallService, count_tokens: Callable[[str], int]
+) -> LaneTokenizer:
     """The lanes' own token counts (their /tokenize), else the embedding model's tokenizer."""
     folder = settings.ingest.tokenizer_dir
-    tokenizer = cache(lambda: ChunkTokenizer(folder or None))
-
-    def count_tokens(text: str) -> int:
-        return len(tokenizer().tokenizer.encode(text, add_special_tokens=False).ids)
-
     name = Path(folder).name if folder else DEFAULT_MODEL_NAME
     return LaneTokenizer(model_calls.gateway, count_tokens, name)
 
